@@ -1,0 +1,155 @@
+"""HTTP routes: discovery, service calls, feedback, health. The only module that turns errors into statuses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from . import logs
+from .errors import DataUnavailable, RequestError, UnknownService
+from .hooks import BY_ID
+from .protocol import FEEDBACK_SCHEMA, check
+from .service import HookService
+from .store import Store, StoreError
+
+bp = Blueprint("cds", __name__)
+JSON_TYPES = ("application/json", "application/fhir+json")
+ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete",
+               413: "too-costly", 415: "not-supported", 503: "transient", 500: "exception"}
+
+
+def operation_outcome(status: int, message: str, expression: str | None = None) -> Response:
+    issue: dict[str, Any] = {"severity": "error", "code": ISSUE_CODES.get(status, "processing"),
+                             "diagnostics": message[:500]}
+    if expression:
+        issue["expression"] = [expression[:200]]
+    body = {"resourceType": "OperationOutcome", "issue": [issue]}
+    return Response(json.dumps(body), status=status, mimetype="application/fhir+json")
+
+
+def _json_body() -> Any:
+    mimetype = (request.mimetype or "").lower()
+    if mimetype not in JSON_TYPES:
+        raise _Http(415, f"Content-Type must be application/json, not {mimetype[:60] or 'missing'}")
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Http(400, f"body is not valid JSON: {str(exc)[:120]}") from exc
+    except RecursionError as exc:
+        raise _Http(400, "body is nested too deeply") from exc
+
+
+class _Http(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    return _json(current_app.extensions["pa_discovery"])
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    started = time.perf_counter()
+    hook = BY_ID.get(service_id)
+    if hook is None:
+        raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
+    service: HookService = current_app.extensions["pa_service"]
+    store: Store = current_app.extensions["pa_store"]
+    body = _json_body()
+    hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
+    status, result = 200, None
+    try:
+        result = service.call(hook, body)
+        return _json(result.response)
+    except (RequestError, DataUnavailable) as exc:
+        status = exc.status
+        raise
+    finally:
+        latency = round((time.perf_counter() - started) * 1000, 2)
+        outcomes = result.outcomes if result else []
+        logs.event("hook call", service=service_id, hook_instance=hook_instance, status=status,
+                   latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
+        try:
+            store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
+                             orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency)
+        except StoreError as exc:
+            logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    if service_id not in BY_ID:
+        raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
+    body = _json_body()
+    check(body, FEEDBACK_SCHEMA)
+    store: Store = current_app.extensions["pa_store"]
+    try:
+        count = store.save_feedback(service_id, body["feedback"])
+    except StoreError as exc:
+        logs.event("feedback write failed", logging.ERROR, service=service_id, reason=str(exc))
+        return operation_outcome(503, "feedback could not be stored; please retry")
+    logs.event("feedback stored", service=service_id, count=count)
+    return Response(status=200)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return _json({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    library = current_app.extensions["pa_library"]
+    store_ok = current_app.extensions["pa_store"].ping()
+    body = {"mappings": len(library.policies), "store": "ok" if store_ok else "unreachable"}
+    return _json({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.errorhandler(_Http)
+    def _http(exc: _Http) -> Response:
+        return operation_outcome(exc.status, exc.message)
+
+    @app.errorhandler(RequestError)
+    def _request_error(exc: RequestError) -> Response:
+        return operation_outcome(exc.status, exc.message, exc.expression)
+
+    @app.errorhandler(DataUnavailable)
+    def _unavailable(exc: DataUnavailable) -> Response:
+        return operation_outcome(412, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _werkzeug(exc: HTTPException) -> Response:
+        response = operation_outcome(exc.code or 500, exc.description or exc.name)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # A bug of ours: logged by class only (never the request), answered without internals.
+        logs.event("unexpected error", logging.ERROR, reason=type(exc).__name__, path=request.path)
+        return operation_outcome(500, "internal error")
+
+    @app.after_request
+    def _cors(response: Response) -> Response:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        return response

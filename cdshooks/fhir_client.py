@@ -1,0 +1,176 @@
+"""The one FHIR client: pooled connections, retries for GETs only, timeouts on every call, a whole-call
+deadline, capped paging and response size, bounded parallelism. The bearer token is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import FhirError
+from .settings import Settings
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class FetchResult:
+    resources: list[dict] = field(default_factory=list)
+    error: str | None = None  # set when the data could not be read (or only partly)
+    complete: bool = True
+
+
+class FhirClient:
+    def __init__(self, settings: Settings, pool: ThreadPoolExecutor | None = None) -> None:
+        self.settings = settings
+        self.session = requests.Session()
+        retry = Retry(total=2, connect=2, read=1, status=2, backoff_factor=0.1,
+                      status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}),
+                      raise_on_status=False, respect_retry_after_header=False)
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(8, settings.fhir_workers), max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.pool = pool or ThreadPoolExecutor(max_workers=settings.fhir_workers, thread_name_prefix="fhir")
+
+    def close(self) -> None:
+        self.session.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- one GET --------------------------------------------------------------------------------------------
+    def _get(self, url: str, token: str | None, deadline: float, what: str) -> dict:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirError(what, "deadline exceeded")
+        headers = {"Accept": "application/fhir+json, application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        timeout = (min(self.settings.fhir_connect_timeout, remaining), min(self.settings.fhir_read_timeout, remaining))
+        try:
+            with self.session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
+                if resp.status_code in (401, 403):
+                    raise FhirError(what, f"not authorized ({resp.status_code})", resp.status_code)
+                if resp.status_code == 404:
+                    raise FhirError(what, "not found (404)", 404)
+                if resp.status_code >= 400:
+                    raise FhirError(what, f"FHIR server answered {resp.status_code}", resp.status_code)
+                body = _read_capped(resp, deadline, what)
+        except requests.Timeout as exc:
+            raise FhirError(what, "timed out") from exc
+        except requests.ConnectionError as exc:
+            raise FhirError(what, "FHIR server unreachable") from exc
+        except requests.RequestException as exc:
+            raise FhirError(what, f"request failed ({type(exc).__name__})") from exc
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FhirError(what, "malformed JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise FhirError(what, "response is not a FHIR resource")
+        return data
+
+    # -- read and search ------------------------------------------------------------------------------------
+    def read(self, base: str, path: str, token: str | None, deadline: float) -> FetchResult:
+        what = path.split("?")[0].split("/")[0]
+        try:
+            data = self._get(f"{base}/{path}", token, deadline, what)
+        except FhirError as exc:
+            return FetchResult(error=exc.reason)
+        if data["resourceType"] == "Bundle":
+            return FetchResult(_entries(data))
+        if data["resourceType"] == "OperationOutcome":
+            return FetchResult(error="FHIR server returned an OperationOutcome")
+        return FetchResult([data])
+
+    def search(self, base: str, query: str, token: str | None, deadline: float) -> FetchResult:
+        """A search, following `next` links on the same server up to the page and entry caps."""
+        return self._pages(base, f"{base}/{query}", token, deadline, query.split("?")[0])
+
+    def follow(self, base: str, bundle: Mapping[str, Any], token: str | None, deadline: float, what: str) -> FetchResult:
+        """The rest of a paged prefetch Bundle, from its `next` link."""
+        nxt = _next_link(bundle, base)
+        return self._pages(base, nxt, token, deadline, what) if nxt else FetchResult()
+
+    def _pages(self, base: str, url: str | None, token: str | None, deadline: float, what: str) -> FetchResult:
+        out = FetchResult()
+        pages = 0
+        while url:
+            try:
+                data = self._get(url, token, deadline, what)
+            except FhirError as exc:
+                out.error, out.complete = exc.reason, False
+                return out
+            if data["resourceType"] != "Bundle":
+                out.error, out.complete = f"expected a Bundle, got {data['resourceType']}", False
+                return out
+            out.resources += _entries(data)
+            pages += 1
+            url = _next_link(data, base)
+            if url and pages >= self.settings.fhir_max_pages:
+                out.error, out.complete = f"stopped after {pages} pages", False
+                return out
+            if len(out.resources) > self.settings.max_bundle_entries:
+                out.resources = out.resources[: self.settings.max_bundle_entries]
+                out.error, out.complete = "too many entries", False
+                return out
+        return out
+
+    def many(self, calls: Mapping[str, Any], deadline: float) -> dict[str, FetchResult]:
+        """Run several zero-argument calls in parallel on the bounded pool; each is cut at the deadline."""
+        futures = {key: self.pool.submit(fn) for key, fn in calls.items()}
+        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()) + 0.5)
+        out = {}
+        for key, fut in futures.items():
+            if fut.done() and fut.exception() is None:
+                out[key] = fut.result()
+            else:
+                fut.cancel()
+                out[key] = FetchResult(error="deadline exceeded", complete=False)
+        return out
+
+
+def _read_capped(resp: requests.Response, deadline: float, what: str) -> bytes:
+    chunks, size = [], 0
+    for chunk in resp.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise FhirError(what, "response too large")
+        if time.monotonic() > deadline:
+            raise FhirError(what, "deadline exceeded")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _entries(bundle: Mapping[str, Any]) -> list[dict]:
+    """Resources of a Bundle, without search.mode=outcome OperationOutcomes (servers add them for ignored params)."""
+    out = []
+    for entry in bundle.get("entry") or []:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") == "OperationOutcome":
+            continue
+        if isinstance(res.get("resourceType"), str):
+            out.append(res)
+    return out
+
+
+def _next_link(bundle: Mapping[str, Any], base: str) -> str | None:
+    """The `next` link, only when it points back at the same FHIR server (the token goes nowhere else)."""
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            url = urljoin(base + "/", link["url"])
+            if _same_origin(url, base):
+                return url
+    return None
+
+
+def _same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(b.path)

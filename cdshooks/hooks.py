@@ -1,0 +1,126 @@
+"""The hooks we serve, as a table: discovery and routing both read it, so service ids cannot drift.
+
+Also the prefetch templates, in plain CDS Hooks 2.0 tokens (2.0 EHRs do not expand 3.0's FHIRPath tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .policy.codes import SYSTEMS
+from .policy.loader import Library
+from .protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
+
+CRD_VERSIONS = ["2.2"]
+LAB_KINDS = {"lab": ("codes",), "flc": ("kappa", "lambda", "ratio"), "disease_status": ("codes",),
+             "progression_window": ("codes",)}
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    id: str
+    hook: str
+    title: str
+    description: str
+    context_schema: Mapping[str, Any]
+    # CRD primary hooks must return a coverage-information systemAction (hook-16); secondary ones must not ask
+    # for clinical documentation (hook-19), so order-select gets cards only.
+    primary: bool
+    has_user: bool
+
+
+HOOKS: tuple[HookSpec, ...] = (
+    HookSpec("pa-order-sign", "order-sign", "PA Advisor: prior authorization at signing",
+             "Predicts the payer's prior-authorization outcome for specialty drugs being signed and lists the "
+             "documentation still missing, criterion by criterion.", ORDER_CONTEXT_SCHEMA, True, True),
+    HookSpec("pa-order-select", "order-select", "PA Advisor: prior authorization at selection",
+             "Early prior-authorization guidance for the specialty drugs just selected.",
+             SELECT_CONTEXT_SCHEMA, False, True),
+    HookSpec("pa-order-dispatch", "order-dispatch", "PA Advisor: prior authorization at dispatch",
+             "Prior-authorization outcome and coverage information for dispatched specialty drug orders.",
+             DISPATCH_CONTEXT_SCHEMA, True, False),
+)
+BY_ID: Mapping[str, HookSpec] = {h.id: h for h in HOOKS}
+
+
+@dataclass(frozen=True)
+class PrefetchSpec:
+    key: str
+    template: str
+    resource_type: str | None  # None for a single read whose type depends on the context
+    required: bool = False
+    user: bool = False
+
+
+def lab_codes(library: Library) -> list[str]:
+    """system|code of every observation code the mappings read, for a narrow Observation template."""
+    codes: set[tuple[str, str]] = set()
+
+    def walk(c: Any) -> None:
+        for key in LAB_KINDS.get(c.kind, ()):
+            if key in c.params:
+                codes.update(c.params[key].codes)
+        for child in c.children:
+            walk(child)
+
+    for policy in library.policies:
+        for c in policy.criteria_by_id.values():
+            walk(c)
+    return sorted(f"{s}|{c}" for s, c in codes if s == SYSTEMS["loinc"])
+
+
+def prefetch_specs(library: Library) -> tuple[PrefetchSpec, ...]:
+    p = "{{context.patientId}}"
+    return (
+        PrefetchSpec("patient", f"Patient/{p}", "Patient", required=True),
+        PrefetchSpec("coverage", f"Coverage?patient={p}&status=active", "Coverage", required=True),
+        PrefetchSpec("conditions", f"Condition?patient={p}", "Condition"),
+        PrefetchSpec("medicationRequests", f"MedicationRequest?patient={p}", "MedicationRequest"),
+        PrefetchSpec("medicationAdministrations", f"MedicationAdministration?patient={p}", "MedicationAdministration"),
+        PrefetchSpec("medicationStatements", f"MedicationStatement?patient={p}", "MedicationStatement"),
+        PrefetchSpec("medicationDispenses", f"MedicationDispense?patient={p}", "MedicationDispense"),
+        PrefetchSpec("procedures", f"Procedure?patient={p}", "Procedure"),
+        PrefetchSpec("allergies", f"AllergyIntolerance?patient={p}", "AllergyIntolerance"),
+        PrefetchSpec("observations", f"Observation?patient={p}&code={','.join(lab_codes(library))}", "Observation"),
+        PrefetchSpec("attestations", f"QuestionnaireResponse?patient={p}&status=completed", "QuestionnaireResponse"),
+        PrefetchSpec("user", "{{context.userId}}", None, user=True),
+        PrefetchSpec("userRoles", "PractitionerRole?practitioner={{userPractitionerId}}", "PractitionerRole",
+                     user=True),
+    )
+
+
+def specs_for(hook: HookSpec, specs: Iterable[PrefetchSpec]) -> tuple[PrefetchSpec, ...]:
+    return tuple(s for s in specs if hook.has_user or not s.user)
+
+
+def configuration_options() -> list[dict[str, Any]]:
+    """One boolean per card type we return (dev-4/dev-5)."""
+    return [
+        {"code": "coverage-info", "type": "boolean", "name": "Coverage information",
+         "description": "Prior-authorization outcome cards and the coverage-information systemAction.",
+         "default": True},
+    ]
+
+
+def discovery(library: Library) -> dict[str, Any]:
+    specs = prefetch_specs(library)
+    return {
+        "services": [
+            {
+                "hook": h.hook,
+                "id": h.id,
+                "title": h.title,
+                "description": h.description,
+                "prefetch": {s.key: s.template for s in specs_for(h, specs)},
+                "usageRequirements": "Send draft orders with RxNorm, HCPCS or NDC codings; PA Advisor reads the "
+                                     "rest from prefetch or the FHIR server with the bearer token.",
+                "extension": {
+                    "davinci-crd.version": CRD_VERSIONS,
+                    "davinci-crd.configuration-options": configuration_options(),
+                },
+            }
+            for h in HOOKS
+        ]
+    }

@@ -1,0 +1,165 @@
+"""Which drug each draft order is for, which policy governs it, and whether the patient's Coverage is in scope.
+
+Routing is data: the (system, code) index built from the mappings at start-up, then drug names in the order
+text (flagged as a text-only match), then the policy's payer and line of business against Coverage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .policy.codes import SYSTEMS, Match, codings_of, normalize_code, normalize_system, text_of
+from .policy.loader import Library
+from .policy.model import Applicability, Policy
+from .record import PatientRecord, ref_of
+
+ORDER_TYPES = ("MedicationRequest", "ServiceRequest", "DeviceRequest", "NutritionOrder", "VisionPrescription")
+SOPT = SYSTEMS["sopt"]
+# SOPT codes are hierarchical: the first digit is the payer family (1 Medicare, 2 Medicaid, 5/6 private).
+SOPT_FAMILY = {"1": "medicare", "2": "medicaid", "5": "commercial", "6": "commercial"}
+LOB_WORDS = (
+    ("medicaid", "medicaid"),
+    ("medicare", "medicare"),
+    ("marketplace", "marketplace"),
+    ("exchange", "marketplace"),
+    ("ichra", "marketplace"),
+    ("ambetter", "marketplace"),
+    ("commercial", "commercial"),
+    ("employer", "commercial"),
+)
+
+
+@dataclass(frozen=True)
+class CoverageMatch:
+    coverage: Mapping[str, Any]
+    payer_name: str
+    line_of_business: str | None
+
+    @property
+    def ref(self) -> str:
+        return ref_of(self.coverage)
+
+
+@dataclass(frozen=True)
+class InScope:
+    order: Mapping[str, Any]
+    policy: Policy
+    drug_match: Match
+    coverage: CoverageMatch
+
+
+def order_concepts(order: Mapping[str, Any], record: PatientRecord) -> tuple[Any, ...]:
+    if order.get("resourceType") == "MedicationRequest":
+        return record.medication_concepts(order)
+    return tuple(c for c in [order.get("code"), order.get("codeCodeableConcept")] if isinstance(c, dict))
+
+
+def governing_policies(library: Library, concepts: Iterable[Any]) -> list[tuple[Policy, Match]]:
+    """Policies whose drug codes match a coding of the order; by drug name only if no code matched."""
+    concepts = list(concepts)
+    found: dict[str, tuple[Policy, Match]] = {}
+    for concept in concepts:
+        for coding in codings_of(concept):
+            system = normalize_system(coding.get("system"))
+            code = coding.get("code")
+            if not isinstance(code, str):
+                continue
+            for policy in library.drug_index.get((system, normalize_code(system, code)), ()):
+                display = coding.get("display") if isinstance(coding.get("display"), str) else code
+                found.setdefault(policy.id, (policy, Match(system, normalize_code(system, code), display)))
+    if found:
+        return list(found.values())
+    for policy in library.policies:
+        match = policy.drug_codes.match(concepts)
+        if match:
+            found.setdefault(policy.id, (policy, match))
+    return list(found.values())
+
+
+def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[list[str], list[str]]:
+    names, identifiers = [], []
+    for payor in coverage.get("payor") or []:
+        if not isinstance(payor, dict):
+            continue
+        if isinstance(payor.get("display"), str):
+            names.append(payor["display"])
+        ident = payor.get("identifier")
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+            identifiers.append(ident["value"])
+        org = record.resolve(payor, coverage)
+        if org:
+            if isinstance(org.get("name"), str):
+                names.append(org["name"])
+            names += [a for a in org.get("alias") or [] if isinstance(a, str)]
+            identifiers += [i.get("value") for i in org.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
+    return names, identifiers
+
+
+def line_of_business(coverage: Mapping[str, Any]) -> str | None:
+    """medicaid / medicare / commercial / marketplace from Coverage.type (SOPT) or type and class names."""
+    for coding in codings_of(coverage.get("type")):
+        if normalize_system(coding.get("system")) == SOPT and isinstance(coding.get("code"), str):
+            family = SOPT_FAMILY.get(coding["code"][:1])
+            if family:
+                return family
+    words = " ".join(
+        [text_of(coverage.get("type"))]
+        + [f"{c.get('name', '')} {c.get('value', '')} {text_of(c.get('type'))}" for c in coverage.get("class") or []
+           if isinstance(c, dict)]
+    ).lower()
+    for word, lob in LOB_WORDS:
+        if re.search(rf"\b{word}\b", words):
+            return lob
+    return None
+
+
+def _payer_matches(app: Applicability, names: list[str], identifiers: list[str]) -> str | None:
+    if set(app.payer.identifiers) & set(identifiers):
+        return names[0] if names else app.payer.name
+    for name in names:
+        low = name.lower()
+        if any(re.search(rf"\b{re.escape(n)}\b", low) for n in app.payer.names):
+            return name
+    return None
+
+
+def match_coverage(policy: Policy, record: PatientRecord) -> CoverageMatch | None:
+    """The patient's active Coverage whose payer and line of business the policy applies to."""
+    for coverage in record.of("Coverage"):
+        if coverage.get("status") not in (None, "active"):
+            continue
+        names, identifiers = _payor_names(coverage, record)
+        lob = line_of_business(coverage)
+        for app in policy.applies_to:
+            payer_name = _payer_matches(app, names, identifiers)
+            if payer_name is None:
+                continue
+            if app.lines_of_business and lob is not None and lob not in app.lines_of_business:
+                continue
+            return CoverageMatch(coverage, payer_name, lob)
+    return None
+
+
+def draft_orders(context: Mapping[str, Any]) -> list[dict]:
+    bundle = context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    out = []
+    for entry in entries or []:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(res, dict) and res.get("resourceType") in ORDER_TYPES:
+            out.append(res)
+    return out
+
+
+def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict]) -> list[InScope]:
+    out = []
+    for order in orders:
+        for policy, match in governing_policies(library, order_concepts(order, record)):
+            coverage = match_coverage(policy, record)
+            if coverage:
+                out.append(InScope(order, policy, match, coverage))
+                break
+    return out

@@ -1,0 +1,75 @@
+"""What every criterion kind reads: the record, the order under review, the anchor date, the ordered drug."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..record import Exposure, PatientRecord, ref_of
+from .codes import CodeSet
+from .model import Evidence, Result, Status
+
+
+@dataclass(frozen=True)
+class Context:
+    record: PatientRecord
+    order: Mapping[str, Any]
+    anchor: date
+    drug: CodeSet
+    attestation_questionnaire: str
+
+    @property
+    def order_ref(self) -> str:
+        return ref_of(self.order)
+
+    def received(self, codes: CodeSet, *, before_anchor: bool = True) -> list[tuple[Exposure, str]]:
+        """Exposures that were actually given, matching codes, each with the code or name that matched."""
+        out = []
+        for exp in self.record.exposures:
+            if not exp.received:
+                continue
+            if before_anchor and exp.start and exp.start > self.anchor:
+                continue
+            match = codes.match(exp.concepts)
+            if match:
+                out.append((exp, match.display))
+        return out
+
+    def other_orders(self) -> list[dict]:
+        """Draft orders of this hook call other than the one under review."""
+        mine = self.order_ref
+        return [o for o in self.record.draft_orders if ref_of(o) != mine]
+
+    def attestation(self, link_id: str) -> Result | None:
+        """A DTR-style answer for this criterion, if the record holds one: True → met, False → not-met."""
+        answers = self.record.attestations.get(self.attestation_questionnaire, {})
+        if link_id not in answers:
+            return None
+        value, ref, when = answers[link_id]
+        if isinstance(value, bool):
+            status = Status.MET if value else Status.NOT_MET
+            return Result(status, (Evidence(ref, f"attested: {'yes' if value else 'no'}", when),))
+        return None
+
+    def attested_value(self, link_id: str) -> tuple[Any, Evidence] | None:
+        answers = self.record.attestations.get(self.attestation_questionnaire, {})
+        if link_id not in answers:
+            return None
+        value, ref, when = answers[link_id]
+        return value, Evidence(ref, f"attested: {value}", when)
+
+
+def missing(note: str, evidence: Iterable[Evidence] = ()) -> Result:
+    return Result(Status.MISSING, tuple(evidence), note)
+
+
+def unavailable_note(record: PatientRecord, *types: str) -> str | None:
+    """Why a needed resource type is not in the record, if it is not."""
+    for rtype in types:
+        if rtype in record.unavailable:
+            return f"{rtype} could not be read: {record.unavailable[rtype]}"
+        if not record.has(rtype):
+            return f"{rtype} was not provided"
+    return None

@@ -1,0 +1,200 @@
+"""Criterion kinds that read conditions, demographics, the prescriber and disease status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..fhirdates import effective, parse_date, years_between
+from ..record import ref_of
+from .codes import EMPTY, CodeSet, codings_of, text_of
+from .context import Context, missing, unavailable_note
+from .model import Criterion, Evidence, Result, Status
+
+EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
+
+
+def _status_code(concept: Any) -> str:
+    for coding in codings_of(concept):
+        if isinstance(coding.get("code"), str):
+            return coding["code"]
+    return ""
+
+
+def _condition_evidence(res: dict, label: str) -> Evidence:
+    start, _ = effective(res, "onset")
+    when = start or parse_date(res.get("recordedDate"))
+    clinical = _status_code(res.get("clinicalStatus"))
+    text = f"{label}" + (f" ({clinical})" if clinical else "")
+    return Evidence(ref_of(res), text, when.isoformat() if when else None)
+
+
+def _conditions(ctx: Context, codes: CodeSet) -> tuple[list[tuple[dict, str]], list[tuple[dict, str]]]:
+    """(usable, refuted) conditions matching codes."""
+    usable, refuted = [], []
+    for res in ctx.record.of("Condition"):
+        match = codes.match([res.get("code")], use_text=False)
+        if not match:
+            continue
+        label = f"{match.display} [{match.code}]"
+        verification = _status_code(res.get("verificationStatus"))
+        (refuted if verification in EXCLUDED_VERIFICATION else usable).append((res, label))
+    return usable, refuted
+
+
+def diagnosis(c: Criterion, ctx: Context) -> Result:
+    """A coded diagnosis (optionally with a clinical status); contrary codes decide not-met."""
+    if note := unavailable_note(ctx.record, "Condition"):
+        return missing(note)
+    statuses = set(c.params.get("clinical_status") or [])
+    usable, refuted = _conditions(ctx, c.params["codes"])
+    if statuses:
+        usable = [(r, lab) for r, lab in usable if _status_code(r.get("clinicalStatus")) in statuses]
+    if usable:
+        return Result(Status.MET, tuple(_condition_evidence(r, lab) for r, lab in usable))
+    contrary, _ = _conditions(ctx, c.params.get("not_met_codes", EMPTY))
+    if contrary:
+        ev = tuple(_condition_evidence(r, lab) for r, lab in contrary)
+        return Result(Status.NOT_MET, ev, "the record codes a diagnosis this criterion excludes")
+    unspecific, _ = _conditions(ctx, c.params.get("unspecific_codes", EMPTY))
+    if unspecific:
+        ev = tuple(_condition_evidence(r, lab) for r, lab in unspecific)
+        return missing("the coded diagnosis does not say which subtype", ev)
+    if refuted and not statuses:
+        ev = tuple(_condition_evidence(r, lab + " — refuted") for r, lab in refuted)
+        return Result(Status.NOT_MET, ev, "the diagnosis is recorded as refuted")
+    return missing("no matching diagnosis in the record")
+
+
+def no_diagnosis(c: Criterion, ctx: Context) -> Result:
+    """None of the codes, in any clinical status (history counts); met only on Condition data actually read."""
+    if note := unavailable_note(ctx.record, "Condition"):
+        return missing(note)
+    found, _ = _conditions(ctx, c.params["codes"])
+    if found:
+        ev = tuple(_condition_evidence(r, lab) for r, lab in found)
+        conflict, _ = _conditions(ctx, c.params.get("unless_codes", EMPTY))
+        if conflict:
+            ev += tuple(_condition_evidence(r, lab) for r, lab in conflict)
+            return missing("the record codes conflicting diagnoses; a reviewer must decide", ev)
+        return Result(Status.NOT_MET, ev)
+    n = len(ctx.record.of("Condition"))
+    return Result(Status.MET, (Evidence("Condition", f"none of {n} recorded conditions matches"),))
+
+
+def age(c: Criterion, ctx: Context) -> Result:
+    """Age in whole years at the anchor date: `min` inclusive, `below` exclusive."""
+    patient = ctx.record.patient
+    born = parse_date((patient or {}).get("birthDate"))
+    if not patient or not born:
+        return missing("no birth date in the record")
+    years = years_between(born, ctx.anchor)
+    ev = (Evidence(ref_of(patient), f"age {years} on {ctx.anchor.isoformat()}"),)
+    low, below = c.params.get("min"), c.params.get("below")
+    ok = (low is None or years >= low) and (below is None or years < below)
+    return Result(Status.MET if ok else Status.NOT_MET, ev)
+
+
+def _roles_of(ctx: Context, who: dict | None) -> list[dict]:
+    if not who:
+        return []
+    if who.get("resourceType") == "PractitionerRole":
+        return [who]
+    if who.get("resourceType") != "Practitioner":
+        return []
+    ref = ref_of(who)
+    return [
+        r for r in ctx.record.of("PractitionerRole")
+        if isinstance(r.get("practitioner"), dict) and str(r["practitioner"].get("reference", "")).endswith(ref)
+    ]
+
+
+def specialty(c: Criterion, ctx: Context) -> Result:
+    """Prescriber (or a consulting practitioner named on the order) has a specialty in the set.
+
+    Absence never gives not-met: a consultation may exist off the record.
+    """
+    codes: CodeSet = c.params["codes"]
+    people = [ctx.record.resolve(ctx.order.get("requester"), ctx.order)]
+    people += [ctx.record.resolve(p, ctx.order) for p in ctx.order.get("performer") or []] if isinstance(
+        ctx.order.get("performer"), list) else [ctx.record.resolve(ctx.order.get("performer"), ctx.order)]
+    seen = []
+    for who in people:
+        for role in _roles_of(ctx, who):
+            for concept in role.get("specialty") or []:
+                match = codes.match([concept], use_text=False)
+                label = text_of(concept) or _status_code(concept)
+                if match:
+                    return Result(Status.MET, (Evidence(ref_of(role), f"specialty {match.display} [{match.code}]"),))
+                seen.append(Evidence(ref_of(role), f"specialty {label}"))
+    if not any(people):
+        return missing("the order's requester could not be resolved to a Practitioner or PractitionerRole")
+    return missing("no oncology/hematology (or required) specialty found for the prescriber", seen)
+
+
+def _latest_status(ctx: Context, codes: CodeSet, since: Any = None) -> list[tuple[dict, Any]]:
+    out = []
+    for obs in ctx.record.observations(codes.codes):
+        if obs.get("status") not in ("final", "amended", "corrected"):
+            continue
+        when, _ = effective(obs, "effective")
+        if when is None or when > ctx.anchor or (since and when < since):
+            continue
+        out.append((obs, when))
+    return sorted(out, key=lambda x: x[1], reverse=True)
+
+
+def disease_status(c: Criterion, ctx: Context) -> Result:
+    """The most recent disease-status Observation (mCODE CancerDiseaseStatus): its value decides."""
+    if note := unavailable_note(ctx.record, "Observation"):
+        return missing(note)
+    since = None
+    if c.params.get("since_first_dose"):
+        firsts = [e.start for e, _ in ctx.received(ctx.drug) if e.start]
+        since = min(firsts) if firsts else None
+    rows = _latest_status(ctx, c.params["codes"], since)
+    if not rows:
+        return missing("no disease-status assessment in the record")
+    obs, when = rows[0]
+    value = obs.get("valueCodeableConcept")
+    ev = (Evidence(ref_of(obs), f"disease status: {text_of(value) or _status_code(value)}", when.isoformat()),)
+    if c.params["met_values"].match([value], use_text=False):
+        return Result(Status.MET, ev)
+    if c.params.get("not_met_values", EMPTY).match([value], use_text=False):
+        return Result(Status.NOT_MET, ev)
+    return missing("the latest disease-status assessment does not decide this criterion", ev)
+
+
+def progression_window(c: Criterion, ctx: Context) -> Result:
+    """A coded progression within `days` after the last dose of the last regimen in `drugs`.
+
+    Met on a coded 'worsened' status in the window; never not-met, because IMWG progression can also be
+    shown by labs or imaging that only a reviewer can read.
+    """
+    if note := unavailable_note(ctx.record, "Observation"):
+        return missing(note)
+    doses = [e.end or e.start for e, _ in ctx.received(c.params["drugs"]) if (e.end or e.start)]
+    if not doses:
+        return missing("no prior anti-myeloma dose in the record to measure the window from")
+    last = max(doses)
+    window_end = last + timedelta(days=int(c.params["days"]))
+    for obs, when in _latest_status(ctx, c.params["codes"]):
+        value = obs.get("valueCodeableConcept")
+        if last < when <= window_end and c.params["worsened"].match([value], use_text=False):
+            text = f"progression recorded {(when - last).days} days after last dose on {last.isoformat()}"
+            return Result(Status.MET, (Evidence(ref_of(obs), text, when.isoformat()),),
+                          "coded as 'worsened'; the IMWG basis is for the reviewer to confirm")
+    return missing(f"no progression recorded within {c.params['days']} days after the last dose ({last.isoformat()})")
+
+
+def documentation(c: Criterion, ctx: Context) -> Result:
+    """Only a document or an attestation can decide this criterion."""
+    answer = ctx.attestation(c.id)
+    if answer:
+        return answer
+    return missing("only documentation can establish this")
+
+
+def never(c: Criterion, ctx: Context) -> Result:
+    """The policy does not authorize this request at all (e.g. a repeat dose of a one-time therapy)."""
+    return Result(Status.NOT_MET, (Evidence(ctx.order_ref, c.params.get("reason", c.text)),))

@@ -1,0 +1,127 @@
+"""Criterion kinds that read laboratory Observations, compared in UCUM after unit conversion."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from ..fhirdates import effective
+from ..record import ref_of
+from .codes import CodeSet
+from .context import Context, missing, unavailable_note
+from .model import Criterion, Evidence, Quantity, Result, Status
+from .units import UnitError, compare, convert, quantity_of
+
+FINAL = {"final", "amended", "corrected"}
+
+
+def _series(ctx: Context, codes: CodeSet) -> list[tuple[dict, date, Quantity | None]]:
+    """Final results for the codes, newest first, dated on or before the anchor."""
+    rows = []
+    for obs in ctx.record.observations(codes.codes):
+        if obs.get("status") not in FINAL:
+            continue
+        when, end = effective(obs, "effective")
+        when = end or when
+        if when is None or when > ctx.anchor:
+            continue
+        rows.append((obs, when, quantity_of(obs.get("valueQuantity"))))
+    return sorted(rows, key=lambda r: r[1], reverse=True)
+
+
+def _in_window(ctx: Context, rows: list, days: int | None) -> tuple[list, list]:
+    if days is None:
+        return rows, []
+    start = ctx.anchor - timedelta(days=days)
+    return [r for r in rows if r[1] >= start], [r for r in rows if r[1] < start]
+
+
+def _ev(obs: dict, label: str, qty: Quantity | None, when: date, extra: str = "") -> Evidence:
+    shown = str(qty) if qty else "no numeric value"
+    return Evidence(ref_of(obs), f"{label} {shown}{extra}", when.isoformat())
+
+
+def lab(c: Criterion, ctx: Context) -> Result:
+    """The most recent in-window result meets `comparator threshold` after conversion to the threshold's unit."""
+    if note := unavailable_note(ctx.record, "Observation"):
+        return missing(note)
+    label = c.params.get("label", "result")
+    threshold: Quantity = c.params["threshold"]
+    rows, stale = _in_window(ctx, _series(ctx, c.params["codes"]), c.params.get("lookback_days"))
+    if not rows:
+        ev = [_ev(o, label, q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
+        days = c.params.get("lookback_days")
+        return missing(f"no {label} within the last {days} days" if days else f"no {label} in the record", ev)
+    obs, when, qty = rows[0]
+    if qty is None:
+        return missing(f"the latest {label} has no numeric value", [_ev(obs, label, qty, when)])
+    try:
+        value = convert(qty.value, qty.unit, threshold.unit)
+    except UnitError:
+        return missing(f"the {label} unit '{qty.unit}' cannot be compared with {threshold.unit}",
+                       [_ev(obs, label, qty, when)])
+    shown = "" if qty.unit == threshold.unit else f" (= {value:g} {threshold.unit})"
+    ok = compare(value, c.params.get("comparator", ">="), threshold.value)
+    return Result(Status.MET if ok else Status.NOT_MET, (_ev(obs, label, qty, when, shown),))
+
+
+def _abnormal_ratio(obs: dict, ratio: float, low: float, high: float) -> bool | None:
+    """The lab's own interpretation or reference range wins over the default normal range."""
+    for interp in obs.get("interpretation") or []:
+        for coding in (interp or {}).get("coding") or []:
+            code = coding.get("code")
+            if code in ("H", "HH", "L", "LL", "A", "AA"):
+                return True
+            if code == "N":
+                return False
+    for rng in obs.get("referenceRange") or []:
+        lo, hi = quantity_of((rng or {}).get("low")), quantity_of((rng or {}).get("high"))
+        if lo and hi:
+            low, high = lo.value, hi.value
+            break
+    return ratio < low or ratio > high
+
+
+def _nearest(rows: list, when: date, days: int = 3) -> Any:
+    for row in rows:
+        if abs((row[1] - when).days) <= days:
+            return row
+    return None
+
+
+def flc(c: Criterion, ctx: Context) -> Result:
+    """Involved serum free light chain ≥ threshold, provided the κ/λ ratio is abnormal.
+
+    Involved = κ when the ratio is high, λ when it is low. The three results must come from one draw
+    (within 3 days of each other) inside the look-back window.
+    """
+    if note := unavailable_note(ctx.record, "Observation"):
+        return missing(note)
+    days = c.params.get("lookback_days")
+    threshold: Quantity = c.params["threshold"]
+    ratios, stale = _in_window(ctx, _series(ctx, c.params["ratio"]), days)
+    if not ratios:
+        ev = [_ev(o, "FLC ratio", q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
+        return missing(f"no serum free light chain ratio within the last {days} days", ev)
+    obs, when, qty = ratios[0]
+    if qty is None:
+        return missing("the latest FLC ratio has no numeric value", [_ev(obs, "FLC ratio", qty, when)])
+    ratio_ev = _ev(obs, "κ/λ FLC ratio", qty, when)
+    abnormal = _abnormal_ratio(obs, qty.value, c.params.get("ratio_low", 0.26), c.params.get("ratio_high", 1.65))
+    if not abnormal:
+        return Result(Status.NOT_MET, (ratio_ev,), "the FLC ratio is normal")
+    high = qty.value > 1
+    involved_codes = c.params["kappa"] if high else c.params["lambda"]
+    label = "involved κ FLC" if high else "involved λ FLC"
+    row = _nearest(_series(ctx, involved_codes), when)
+    if row is None or row[2] is None:
+        return missing(f"no {label} result from the same draw as the ratio", [ratio_ev])
+    fobs, fwhen, fqty = row
+    try:
+        value = convert(fqty.value, fqty.unit, threshold.unit)
+    except UnitError:
+        return missing(f"the FLC unit '{fqty.unit}' cannot be compared with {threshold.unit}", [ratio_ev])
+    shown = "" if fqty.unit == threshold.unit else f" (= {value:g} {threshold.unit})"
+    ev = (ratio_ev, _ev(fobs, label, fqty, fwhen, shown))
+    ok = compare(value, c.params.get("comparator", ">="), threshold.value)
+    return Result(Status.MET if ok else Status.NOT_MET, ev)

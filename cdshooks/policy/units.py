@@ -1,0 +1,72 @@
+"""UCUM-aware quantity conversion (ucumvert on top of pint); parsed units are cached."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from .model import Quantity
+
+
+class UnitError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    from ucumvert import PintUcumRegistry  # heavy: loaded once, on first use
+
+    return PintUcumRegistry()
+
+
+@lru_cache(maxsize=512)
+def _unit(ucum: str) -> Any:
+    code = ucum.strip()
+    # UCUM annotations such as {ratio} or {cells} are dimensionless 1.
+    if code in ("", "1") or (code.startswith("{") and code.endswith("}")):
+        return _registry().from_ucum("1")
+    try:
+        unit = _registry().from_ucum(code)
+    except Exception as exc:  # ucumvert raises several parser error types
+        raise UnitError(f"not a UCUM unit: {ucum!r}") from exc
+    if isinstance(unit, str):
+        raise UnitError(f"not a UCUM unit: {ucum!r}")
+    return unit
+
+
+def check_unit(ucum: str) -> None:
+    _unit(ucum)
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """value in from_unit expressed in to_unit; UnitError when the dimensions differ or a unit is unknown."""
+    if from_unit == to_unit:
+        return float(value)
+    try:
+        qty = float(value) * _unit(from_unit)
+        return float(qty.to(_unit(to_unit)).magnitude)
+    except UnitError:
+        raise
+    except Exception as exc:  # pint DimensionalityError and friends
+        raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}") from exc
+
+
+def quantity_of(fhir_quantity: Any) -> Quantity | None:
+    """A FHIR Quantity dict as a Quantity; prefers the UCUM code, falls back to the unit text."""
+    if not isinstance(fhir_quantity, dict):
+        return None
+    value = fhir_quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    unit = fhir_quantity.get("code") or fhir_quantity.get("unit") or "1"
+    return Quantity(float(value), str(unit))
+
+
+def compare(value: float, comparator: str, threshold: float) -> bool:
+    return {
+        ">=": value >= threshold,
+        ">": value > threshold,
+        "<=": value <= threshold,
+        "<": value < threshold,
+        "==": value == threshold,
+    }[comparator]

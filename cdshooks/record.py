@@ -1,0 +1,261 @@
+"""PatientRecord: the patient's FHIR resources as plain dicts, parsed once and indexed by type, id and code.
+
+Pure data: building it from prefetch or a FHIR server is record_builder.py's job. `retrieved` says which
+resource types were actually read, so negative criteria ("no prior CAR-T") are only met on real data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from .fhirdates import effective, parse_date
+from .policy.codes import codings_of, normalize_code, normalize_system
+
+MEDICATION_TYPES = (
+    "MedicationAdministration",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicationDispense",
+)
+# Status values that mean a drug was actually given or taken.
+RECEIVED_STATUS = {
+    "MedicationAdministration": {"completed", "in-progress"},
+    "MedicationRequest": {"active", "completed", "stopped", "on-hold"},
+    "MedicationStatement": {"active", "completed", "stopped"},
+    "MedicationDispense": {"completed"},
+    "Procedure": {"completed", "in-progress"},
+}
+# Status values that mean a drug is current or planned (for concurrency checks).
+CURRENT_STATUS = {
+    "MedicationRequest": {"active", "on-hold", "draft"},
+    "MedicationStatement": {"active", "intended"},
+    "MedicationAdministration": {"in-progress"},
+}
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One piece of medication or procedure history, flattened for the criterion kinds."""
+
+    ref: str
+    resource_type: str
+    concepts: tuple[Any, ...]
+    status: str
+    start: date | None
+    end: date | None
+    status_reasons: tuple[Any, ...]
+    group: str | None
+    received: bool
+    current: bool
+    resource: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+def ref_of(resource: Mapping[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient_id: str
+    resources: Mapping[str, tuple[dict, ...]]
+    retrieved: frozenset[str]
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    draft_orders: tuple[dict, ...] = ()
+
+    @classmethod
+    def from_resources(
+        cls,
+        patient_id: str,
+        resources: Iterable[dict],
+        *,
+        retrieved: Iterable[str] | None = None,
+        unavailable: Mapping[str, str] | None = None,
+        draft_orders: Iterable[dict] = (),
+    ) -> PatientRecord:
+        by_type: dict[str, list[dict]] = defaultdict(list)
+        seen: set[str] = set()
+        for res in resources:
+            if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
+                continue
+            key = ref_of(res)
+            if res.get("id") is not None and key in seen:
+                continue
+            seen.add(key)
+            by_type[res["resourceType"]].append(res)
+        types = set(by_type) if retrieved is None else set(retrieved)
+        return cls(
+            patient_id,
+            {k: tuple(v) for k, v in by_type.items()},
+            frozenset(types),
+            dict(unavailable or {}),
+            tuple(d for d in draft_orders if isinstance(d, dict)),
+        )
+
+    def of(self, resource_type: str) -> tuple[dict, ...]:
+        return self.resources.get(resource_type, ())
+
+    def has(self, resource_type: str) -> bool:
+        """True when this type was read successfully (possibly with zero results)."""
+        return resource_type in self.retrieved and resource_type not in self.unavailable
+
+    @cached_property
+    def _by_ref(self) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for items in self.resources.values():
+            for res in items:
+                out[ref_of(res)] = res
+        for res in self.draft_orders:
+            out.setdefault(ref_of(res), res)
+        return out
+
+    def resolve(self, reference: Any, container: Mapping[str, Any] | None = None) -> dict | None:
+        """A Reference dict or string → the resource, searching contained resources and absolute URLs."""
+        ref = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(ref, str) or not ref:
+            return None
+        if ref.startswith("#") and container:
+            for res in container.get("contained") or []:
+                if isinstance(res, dict) and res.get("id") == ref[1:]:
+                    return res
+            return None
+        parts = ref.rstrip("/").split("/")
+        if "_history" in parts:
+            parts = parts[: parts.index("_history")]
+        if len(parts) >= 2:
+            return self._by_ref.get(f"{parts[-2]}/{parts[-1]}")
+        return None
+
+    @property
+    def patient(self) -> dict | None:
+        for res in self.of("Patient"):
+            if res.get("id") == self.patient_id:
+                return res
+        items = self.of("Patient")
+        return items[0] if items else None
+
+    @cached_property
+    def _by_code(self) -> dict[tuple[str, str], list[dict]]:
+        index: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for rtype in ("Observation", "Condition"):
+            for res in self.of(rtype):
+                for coding in codings_of(res.get("code")):
+                    system = normalize_system(coding.get("system"))
+                    code = coding.get("code")
+                    if isinstance(code, str):
+                        index[(system, normalize_code(system, code))].append(res)
+        return index
+
+    def observations(self, codes: Iterable[tuple[str, str]]) -> list[dict]:
+        found: dict[str, dict] = {}
+        for key in codes:
+            for res in self._by_code.get(key, ()):
+                if res.get("resourceType") == "Observation":
+                    found[ref_of(res)] = res
+        return list(found.values())
+
+    def medication_concepts(self, res: Mapping[str, Any]) -> tuple[Any, ...]:
+        """medicationCodeableConcept, or the code of the referenced Medication (contained or in the record)."""
+        concepts: list[Any] = []
+        if isinstance(res.get("medicationCodeableConcept"), dict):
+            concepts.append(res["medicationCodeableConcept"])
+        ref = res.get("medicationReference")
+        if isinstance(ref, dict):
+            med = self.resolve(ref, res)
+            if med and isinstance(med.get("code"), dict):
+                concepts.append(med["code"])
+            if isinstance(ref.get("display"), str):
+                concepts.append({"text": ref["display"]})
+        return tuple(concepts)
+
+    @cached_property
+    def exposures(self) -> tuple[Exposure, ...]:
+        draft_ids = {ref_of(d) for d in self.draft_orders}
+        out: list[Exposure] = []
+        for rtype in MEDICATION_TYPES + ("Procedure",):
+            for res in self.of(rtype):
+                ref = ref_of(res)
+                status = str(res.get("status") or "")
+                if ref in draft_ids or status == "entered-in-error":
+                    continue
+                if rtype == "Procedure":
+                    concepts: tuple[Any, ...] = (res.get("code"),)
+                    start, end = effective(res, "performed")
+                else:
+                    concepts = self.medication_concepts(res)
+                    start, end = _medication_dates(res)
+                # statusReason is one CodeableConcept on MedicationRequest/Procedure, a list elsewhere.
+                raw = res.get("statusReason")
+                reasons = tuple(r for r in (raw if isinstance(raw, list) else [raw]) if isinstance(r, dict))
+                group = None
+                if isinstance(res.get("groupIdentifier"), dict):
+                    group = res["groupIdentifier"].get("value")
+                for based in res.get("basedOn") or []:
+                    if group is None and isinstance(based, dict) and isinstance(based.get("reference"), str):
+                        group = based["reference"]
+                out.append(
+                    Exposure(
+                        ref,
+                        rtype,
+                        concepts,
+                        status,
+                        start,
+                        end,
+                        reasons,
+                        group,
+                        status in RECEIVED_STATUS.get(rtype, set()),
+                        status in CURRENT_STATUS.get(rtype, set()),
+                        res,
+                    )
+                )
+        return tuple(out)
+
+    @cached_property
+    def attestations(self) -> dict[str, dict[str, Any]]:
+        """Answers of completed QuestionnaireResponses, by questionnaire then linkId (last one wins)."""
+        out: dict[str, dict[str, Any]] = defaultdict(dict)
+        responses = sorted(self.of("QuestionnaireResponse"), key=lambda r: str(r.get("authored") or ""))
+        for qr in responses:
+            if qr.get("status") not in ("completed", "amended"):
+                continue
+            questionnaire = str(qr.get("questionnaire") or "").split("|")[0]
+            for item in _flatten_items(qr.get("item") or []):
+                for answer in item.get("answer") or []:
+                    for key in ("valueBoolean", "valueInteger", "valueString", "valueDecimal"):
+                        if key in answer:
+                            out[questionnaire][str(item.get("linkId"))] = (answer[key], ref_of(qr), qr.get("authored"))
+        return out
+
+
+def _flatten_items(items: list[Any]) -> list[dict]:
+    out: list[dict] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(item)
+            out.extend(_flatten_items(item.get("item") or []))
+    return out
+
+
+def _medication_dates(res: Mapping[str, Any]) -> tuple[date | None, date | None]:
+    rtype = res.get("resourceType")
+    if rtype in ("MedicationAdministration", "MedicationStatement"):
+        return effective(dict(res), "effective")
+    if rtype == "MedicationDispense":
+        d = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
+        return d, d
+    # MedicationRequest: a dosage bounds period or validity period when given, else authoredOn.
+    for dosage in res.get("dosageInstruction") or []:
+        bounds = ((dosage or {}).get("timing") or {}).get("repeat", {}).get("boundsPeriod")
+        if isinstance(bounds, dict):
+            start, end = parse_date(bounds.get("start")), parse_date(bounds.get("end"))
+            if start:
+                return start, end
+    validity = (res.get("dispenseRequest") or {}).get("validityPeriod")
+    if isinstance(validity, dict) and parse_date(validity.get("start")):
+        return parse_date(validity.get("start")), parse_date(validity.get("end"))
+    d = parse_date(res.get("authoredOn"))
+    return d, None

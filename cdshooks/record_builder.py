@@ -1,0 +1,176 @@
+"""Build the PatientRecord from prefetch, fetching from the EHR's FHIR server only what prefetch lacks.
+
+Each prefetch value is taken case by case (absent, null, OperationOutcome, searchset — possibly paged —,
+single resource). What cannot be read is named in `record.unavailable`, so criteria that need it are
+`missing`, never guessed. Patient and Coverage are required: without them the call answers 412.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import DataUnavailable
+from .fhir_client import FetchResult, FhirClient, _entries
+from .hooks import PrefetchSpec
+from .protocol import HookRequest
+from .record import MEDICATION_TYPES, PatientRecord, ref_of
+from .settings import Settings
+
+ABSENT = object()
+
+
+@dataclass
+class _Collected:
+    resources: list[dict]
+    retrieved: set[str]
+    unavailable: dict[str, str]
+
+
+def _substitute(template: str, req: HookRequest) -> str | None:
+    """Fill the 2.0 tokens we use; None when a token has no value in this request."""
+    ctx = req.context
+    user = str(ctx.get("userId") or "")
+    values = {
+        "{{context.patientId}}": str(ctx.get("patientId") or ""),
+        "{{context.userId}}": user,
+        "{{userPractitionerId}}": user.split("/", 1)[1] if user.startswith("Practitioner/") else "",
+    }
+    for token, value in values.items():
+        if token in template:
+            if not value:
+                return None
+            template = template.replace(token, value)
+    return template
+
+
+def _from_prefetch(value: Any) -> tuple[list[dict] | None, Mapping[str, Any] | None, str | None]:
+    """(resources, bundle-to-follow, problem) for one prefetch value; resources None means 'fetch it'."""
+    if value is ABSENT:
+        return None, None, "not in prefetch"
+    if value is None:
+        return [], None, None  # the client has no data for this template
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return None, None, "unusable prefetch value"
+    if value["resourceType"] == "OperationOutcome":
+        return None, None, "the EHR reported a prefetch error"
+    if value["resourceType"] == "Bundle":
+        return _entries(value), value, None
+    return [value], None, None
+
+
+class RecordBuilder:
+    def __init__(self, settings: Settings, client: FhirClient | None, specs: tuple[PrefetchSpec, ...]) -> None:
+        self.settings, self.client, self.specs = settings, client, specs
+
+    def build(self, req: HookRequest, specs: tuple[PrefetchSpec, ...], orders: list[dict]) -> PatientRecord:
+        deadline = time.monotonic() + self.settings.fhir_deadline
+        got = _Collected([], set(), {})
+        calls: dict[str, Callable[[], FetchResult]] = {}
+        types: dict[str, str | None] = {}
+        for spec in specs:
+            resources, bundle, problem = _from_prefetch(req.prefetch.get(spec.key, ABSENT))
+            rtype = spec.resource_type
+            if resources is not None:
+                got.resources += resources[: self.settings.max_bundle_entries]
+                if rtype:
+                    got.retrieved.add(rtype)
+                    if len(resources) > self.settings.max_bundle_entries:
+                        got.unavailable[rtype] = "too many entries in prefetch"
+                if bundle is not None and _has_next(bundle):
+                    if req.fhir_server and self.client:
+                        calls[spec.key] = self._follow(req, bundle, deadline, rtype or spec.key)
+                        types[spec.key] = rtype
+                    elif rtype:
+                        got.unavailable[rtype] = "prefetch was paged and there is no FHIR server to read the rest"
+                continue
+            query = _substitute(spec.template, req)
+            if query is None:
+                continue  # e.g. no userId on order-dispatch: nothing to fetch
+            if req.fhir_server and self.client:
+                calls[spec.key] = self._fetch(req, query, deadline)
+                types[spec.key] = rtype
+            elif rtype:
+                got.unavailable[rtype] = f"{problem} and no FHIR server was given"
+        self._collect(self.client.many(calls, deadline) if calls else {}, types, got)
+        self._check_required(specs, got)
+        self._resolve_references(req, orders, got, deadline)
+        return PatientRecord.from_resources(
+            str(req.context.get("patientId")), got.resources, retrieved=got.retrieved,
+            unavailable=got.unavailable, draft_orders=orders,
+        )
+
+    def _fetch(self, req: HookRequest, query: str, deadline: float) -> Callable[[], FetchResult]:
+        client, base, token = self.client, req.fhir_server, req.access_token
+        assert client and base
+        if "?" in query:
+            return lambda: client.search(base, query, token, deadline)
+        return lambda: client.read(base, query, token, deadline)
+
+    def _follow(self, req: HookRequest, bundle: Mapping[str, Any], deadline: float, what: str) -> Callable[[], FetchResult]:
+        client, base, token = self.client, req.fhir_server, req.access_token
+        assert client and base
+        return lambda: client.follow(base, bundle, token, deadline, what)
+
+    @staticmethod
+    def _collect(results: Mapping[str, FetchResult], types: Mapping[str, str | None], got: _Collected) -> None:
+        for key, result in results.items():
+            rtype = types.get(key)
+            got.resources += result.resources
+            if rtype and (result.resources or result.error is None):
+                got.retrieved.add(rtype)
+            if rtype and result.error:
+                got.unavailable[rtype] = result.error
+
+    @staticmethod
+    def _check_required(specs: tuple[PrefetchSpec, ...], got: _Collected) -> None:
+        missing = [s.resource_type for s in specs if s.required and s.resource_type
+                   and (s.resource_type not in got.retrieved or s.resource_type in got.unavailable)]
+        if missing:
+            reasons = [f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing if t]
+            raise DataUnavailable("Required data could not be obtained: " + "; ".join(reasons), missing)  # type: ignore[arg-type]
+
+    def _resolve_references(self, req: HookRequest, orders: list[dict], got: _Collected, deadline: float) -> None:
+        """Second round: Medications, the orders' requesters and their roles, and payer Organizations."""
+        if not (req.fhir_server and self.client):
+            return
+        have = {ref_of(r) for r in got.resources}
+        refs: list[Any] = []
+        for res in got.resources + orders:
+            if res.get("resourceType") in MEDICATION_TYPES:
+                refs.append(res.get("medicationReference"))
+            if res.get("resourceType") == "Coverage":
+                refs += list(res.get("payor") or [])
+        requesters = [o.get("requester") for o in orders]
+        wanted = {t for t in map(_relative, refs + requesters) if t and t not in have}
+        calls: dict[str, Callable[[], FetchResult]] = {t: self._fetch(req, t, deadline) for t in sorted(wanted)}
+        for target in filter(None, map(_relative, requesters)):
+            if target.startswith("Practitioner/") and not _has_role(got.resources, target):
+                query = f"PractitionerRole?practitioner={target.split('/', 1)[1]}"
+                calls[query] = self._fetch(req, query, deadline)
+        for key, result in (self.client.many(calls, deadline) if calls else {}).items():
+            got.resources += result.resources
+            if key.startswith("PractitionerRole?") and result.error is None:
+                got.retrieved.add("PractitionerRole")
+
+
+def _relative(ref: Any) -> str | None:
+    """A `Type/id` reference we can read from the FHIR server (not contained, not absolute)."""
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    if isinstance(target, str) and target.count("/") == 1 and not target.startswith(("#", "urn:")):
+        return target
+    return None
+
+
+def _has_role(resources: list[dict], practitioner: str) -> bool:
+    return any(
+        r.get("resourceType") == "PractitionerRole"
+        and str((r.get("practitioner") or {}).get("reference", "")).endswith(practitioner)
+        for r in resources
+    )
+
+
+def _has_next(bundle: Mapping[str, Any]) -> bool:
+    return any(isinstance(link, dict) and link.get("relation") == "next" for link in bundle.get("link") or [])

@@ -1,0 +1,134 @@
+"""One hook call, end to end, on plain data: request → orders → record → policy → cards (no Flask here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from . import cards, fhir_models
+from .errors import DataUnavailable, RequestError
+from .fhir_client import FhirClient
+from .fhirdates import parse_date
+from .hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
+from .orders import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
+from .policy.context import Context
+from .policy.evaluate import evaluate
+from .policy.loader import Library
+from .protocol import HookRequest
+from .record import PatientRecord, ref_of
+from .record_builder import RecordBuilder
+from .settings import Settings
+
+
+@dataclass
+class HookResult:
+    response: dict[str, Any]
+    orders: list[str] = field(default_factory=list)
+    outcomes: list[dict[str, str]] = field(default_factory=list)
+
+
+class HookService:
+    def __init__(self, settings: Settings, library: Library, client: FhirClient | None,
+                 today: Callable[[], date] = date.today) -> None:
+        self.settings, self.library, self.client, self.today = settings, library, client, today
+        self.specs: tuple[PrefetchSpec, ...] = prefetch_specs(library)
+        self.builder = RecordBuilder(settings, client, self.specs)
+
+    def call(self, hook: HookSpec, body: Any) -> HookResult:
+        req = HookRequest.parse(body, hook.context_schema)
+        if req.hook != hook.hook:
+            raise RequestError(f"$.hook: service {hook.id} answers '{hook.hook}', not '{req.hook[:40]}'", expression="$.hook")
+        orders = self._orders(hook, req)
+        empty = PatientRecord.from_resources(str(req.context["patientId"]), [], draft_orders=orders)
+        candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
+        if not candidates or not req.wants("coverage-info"):
+            return HookResult({"cards": []})
+        for order in candidates:
+            if bad := fhir_models.problems(order):
+                raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(bad)}",
+                                   expression="$.context.draftOrders")
+        record = self.builder.build(req, specs_for(hook, self.specs), orders)
+        return self._answer(hook, req, record, candidates)
+
+    def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict]) -> HookResult:
+        result = HookResult({"cards": []})
+        actions: list[dict] = []
+        today = self.today()
+        for scope in orders_in_scope(self.library, record, orders):
+            anchor = parse_date(scope.order.get("authoredOn")) or today
+            ctx = Context(record, scope.order, anchor, scope.policy.drug_codes, self.settings.attestation_questionnaire)
+            ev = evaluate(scope.policy, ctx)
+            result.response["cards"].append(cards.pa_card(ev, scope))
+            result.orders.append(ev.order_ref)
+            result.outcomes.append({"order": ev.order_ref, "policy": ev.policy.id, "outcome": ev.outcome.value})
+            if hook.primary:
+                assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{req.hook_instance}|{scope.coverage.ref}"))
+                action = cards.coverage_action(ev, scope, assertion, today.isoformat())
+                if not fhir_models.problems(action["resource"]):
+                    actions.append(action)
+        limit = req.configuration.get("max-cards")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+            result.response["cards"] = result.response["cards"][:limit]
+        if actions:
+            result.response["systemActions"] = actions
+        result.response = cards.prune(result.response)
+        return result
+
+    def _orders(self, hook: HookSpec, req: HookRequest) -> list[dict]:
+        ctx = req.context
+        if hook.hook == "order-dispatch":
+            refs = list(ctx.get("dispatchedOrders") or []) or [ctx["order"]]
+            return self._dispatched(req, [r for r in refs if isinstance(r, str)])
+        orders = draft_orders(ctx)
+        if hook.hook == "order-select":
+            selected = set(ctx.get("selections") or [])
+            orders = [o for o in orders if ref_of(o) in selected]
+        return orders
+
+    def _dispatched(self, req: HookRequest, refs: list[str]) -> list[dict]:
+        """order-dispatch names orders by reference: find them in prefetch, else read them from the FHIR server."""
+        found: dict[str, dict] = {}
+        for value in req.prefetch.values():
+            for res in _resources_of(value):
+                if ref_of(res) in refs and res.get("resourceType") in ORDER_TYPES:
+                    found[ref_of(res)] = res
+        todo = [r for r in refs if r not in found and r.split("/")[0] in ORDER_TYPES and r.count("/") == 1]
+        if todo and not (req.fhir_server and self.client):
+            if not found:
+                raise DataUnavailable("The dispatched orders are not in prefetch and no FHIR server was given", todo)
+            return list(found.values())
+        if todo:
+            import time
+
+            deadline = time.monotonic() + self.settings.fhir_deadline
+            client, base, token = self.client, req.fhir_server, req.access_token
+            assert client and base
+            calls = {r: (lambda r=r: client.read(base, r, token, deadline)) for r in todo}
+            for ref, res in client.many(calls, deadline).items():
+                if res.error and not found:
+                    raise DataUnavailable(f"The dispatched order could not be read: {res.error}", [ref])
+                for item in res.resources:
+                    found[ref_of(item)] = item
+        return [found[r] for r in refs if r in found]
+
+
+def _resources_of(value: Any) -> list[dict]:
+    if not isinstance(value, dict):
+        return []
+    if value.get("resourceType") == "Bundle":
+        return [e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [value]
+
+
+def _may_be_governed(library: Library, order: Mapping[str, Any], record: PatientRecord) -> bool:
+    """Cheap pre-check before reading any patient data: could a policy govern this order?"""
+    concepts = order_concepts(order, record)
+    if governing_policies(library, concepts):
+        return True
+    ref = order.get("medicationReference")
+    # A Medication we cannot see yet (not contained): only the record can tell.
+    return isinstance(ref, dict) and isinstance(ref.get("reference"), str) and not ref["reference"].startswith("#") \
+        and not concepts

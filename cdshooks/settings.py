@@ -1,0 +1,66 @@
+"""One frozen Settings object, read from PA_* environment variables with every default in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MAPPINGS = PROJECT_ROOT / "mappings"
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything create_app needs; tests build one explicitly, production reads the environment."""
+
+    dev_mode: bool = False
+    mappings_dir: Path = DEFAULT_MAPPINGS
+    # SQLite path or a postgresql:// URL; feedback and the audit trail live here.
+    store_url: str = "sqlite:///pa-advisor.db"
+    max_body_bytes: int = 5 * 1024 * 1024
+    # Cap on resources read from one prefetch value or FHIR search, so one hostile bundle cannot exhaust memory.
+    max_bundle_entries: int = 20_000
+    fhir_connect_timeout: float = 3.0
+    fhir_read_timeout: float = 10.0
+    # Whole-call budget for FHIR reads in one hook call (seconds).
+    fhir_deadline: float = 8.0
+    fhir_max_pages: int = 20
+    fhir_workers: int = 8
+    fhir_page_size: int = 200
+    public_url: str = ""
+    trust_file: str = ""
+    # Questionnaire whose QuestionnaireResponse answers attest documentation-only criteria (DTR-style).
+    attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        conv = {
+            "PA_DEV_MODE": ("dev_mode", _env_bool),
+            "PA_MAPPINGS_DIR": ("mappings_dir", Path),
+            "PA_STORE_URL": ("store_url", str),
+            "PA_MAX_BODY_BYTES": ("max_body_bytes", int),
+            "PA_MAX_BUNDLE_ENTRIES": ("max_bundle_entries", int),
+            "PA_FHIR_CONNECT_TIMEOUT": ("fhir_connect_timeout", float),
+            "PA_FHIR_READ_TIMEOUT": ("fhir_read_timeout", float),
+            "PA_FHIR_DEADLINE": ("fhir_deadline", float),
+            "PA_FHIR_MAX_PAGES": ("fhir_max_pages", int),
+            "PA_FHIR_WORKERS": ("fhir_workers", int),
+            "PA_PUBLIC_URL": ("public_url", str),
+            "PA_TRUST_FILE": ("trust_file", str),
+        }
+        for key, (name, fn) in conv.items():
+            if key in env and env[key] != "":
+                values[name] = fn(env[key])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)

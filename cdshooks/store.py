@@ -1,0 +1,140 @@
+"""Feedback and audit-trail storage: SQLite by default (a file path or sqlite:/// URL), PostgreSQL by URL.
+
+One connection per store, guarded by a lock and reopened after a failure; every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS feedback (
+        id {serial} PRIMARY KEY,
+        service_id TEXT NOT NULL,
+        card_uuid TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        outcome_timestamp TEXT NOT NULL,
+        accepted_suggestions TEXT,
+        override_reason TEXT,
+        received_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        id {serial} PRIMARY KEY,
+        hook_instance TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        jwt_iss TEXT,
+        jwt_jti TEXT,
+        status INTEGER NOT NULL,
+        orders TEXT NOT NULL,
+        outcomes TEXT NOT NULL,
+        latency_ms DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS audit_received ON audit (received_at)",
+)
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.kind = "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        with self._lock:
+            self._run(lambda cur: [cur.execute(self._sql(s)) for s in SCHEMA])
+
+    def _connect(self) -> Any:
+        if self.kind == "postgresql":
+            import psycopg  # optional dependency: pip install 'pa-advisor[postgres]'
+
+            return psycopg.connect(self.url, autocommit=False, connect_timeout=5)
+        path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://") or ":memory:"
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=5)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def _sql(self, sql: str) -> str:
+        serial = "BIGSERIAL" if self.kind == "postgresql" else "INTEGER"
+        sql = sql.replace("{serial}", serial)
+        if self.kind == "sqlite":
+            sql = sql.replace("DOUBLE PRECISION", "REAL")
+        return sql.replace("?", "%s") if self.kind == "postgresql" else sql
+
+    def _run(self, fn: Any) -> Any:
+        """Run fn(cursor) in one transaction; reconnect once if the connection went away."""
+        for attempt in (1, 2):
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                cur = self._conn.cursor()
+                try:
+                    result = fn(cur)
+                    self._conn.commit()
+                    return result
+                finally:
+                    cur.close()
+            except Exception as exc:  # driver errors differ between sqlite3 and psycopg
+                try:
+                    if self._conn is not None:
+                        self._conn.close()
+                except Exception:
+                    pass
+                self._conn = None
+                if attempt == 2:
+                    raise StoreError(f"{self.kind} store failed: {type(exc).__name__}") from exc
+        return None
+
+    def ping(self) -> bool:
+        try:
+            with self._lock:
+                self._run(lambda cur: cur.execute("SELECT 1"))
+            return True
+        except StoreError:
+            return False
+
+    def save_feedback(self, service_id: str, items: Iterable[Mapping[str, Any]]) -> int:
+        now = time.time()
+        rows = [
+            (service_id, i["card"], i["outcome"], i["outcomeTimestamp"],
+             json.dumps(i.get("acceptedSuggestions")) if i.get("acceptedSuggestions") else None,
+             json.dumps(i.get("overrideReason")) if i.get("overrideReason") else None, now)
+            for i in items
+        ]
+        sql = self._sql("INSERT INTO feedback (service_id, card_uuid, outcome, outcome_timestamp, "
+                        "accepted_suggestions, override_reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        with self._lock:
+            self._run(lambda cur: cur.executemany(sql, rows))
+        return len(rows)
+
+    def save_audit(self, *, hook_instance: str, service_id: str, status: int, orders: list[str],
+                   outcomes: list[dict], latency_ms: float, iss: str | None = None, jti: str | None = None) -> None:
+        sql = self._sql("INSERT INTO audit (hook_instance, service_id, received_at, jwt_iss, jwt_jti, status, "
+                        "orders, outcomes, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        row = (hook_instance[:200], service_id, time.time(), iss, jti, status, json.dumps(orders),
+               json.dumps(outcomes), latency_ms)
+        with self._lock:
+            self._run(lambda cur: cur.execute(sql, row))
+
+    def purge_audit(self, older_than_days: float) -> int:
+        cutoff = time.time() - older_than_days * 86400
+        sql = self._sql("DELETE FROM audit WHERE received_at < ?")
+        with self._lock:
+            return int(self._run(lambda cur: (cur.execute(sql, (cutoff,)), cur.rowcount)[1]) or 0)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read rows (tests and operators)."""
+        with self._lock:
+            return self._run(lambda cur: (cur.execute(self._sql(sql), params), cur.fetchall())[1])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
