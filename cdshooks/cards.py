@@ -64,7 +64,8 @@ def detail(ev: Evaluation, scope: InScope) -> str:
         indent = "  " * max(r.depth, 0)
         label = f"{c.source} " if c.source else ""
         evidence = _evidence_line(r)
-        lines.append(f"{indent}- {MARK[r.status]} — {label}{clip(c.text, 300)}" + (f" — {evidence}" if evidence else ""))
+        tail = f" — {evidence}" if evidence else ""
+        lines.append(f"{indent}- {MARK[r.status]} — {label}{clip(c.text, 300)}{tail}")
     lines.append("")
     lines.append(f"**Expected approval duration:** {ev.approval_duration}")
     if ev.policy.dose_limits_text:
@@ -73,7 +74,8 @@ def detail(ev: Evaluation, scope: InScope) -> str:
         lines.append(f"_{clip(note, 300)}_")
     if scope.drug_match.by_text:
         lines.append("_The ordered drug was recognised by name only; check the order's coding._")
-    lines.append(f"_Source: {ev.policy.source_document}. Coverage: {scope.coverage.ref} ({clip(scope.coverage.payer_name, 80)})._")
+    payer = clip(scope.coverage.payer_name, 80)
+    lines.append(f"_Source: {ev.policy.source_document}. Coverage: {scope.coverage.ref} ({payer})._")
     return "\n".join(lines)
 
 

@@ -94,7 +94,8 @@ class FhirClient:
         """A search, following `next` links on the same server up to the page and entry caps."""
         return self._pages(base, f"{base}/{query}", token, deadline, query.split("?")[0])
 
-    def follow(self, base: str, bundle: Mapping[str, Any], token: str | None, deadline: float, what: str) -> FetchResult:
+    def follow(self, base: str, bundle: Mapping[str, Any], token: str | None, deadline: float,
+               what: str) -> FetchResult:
         """The rest of a paged prefetch Bundle, from its `next` link."""
         nxt = _next_link(bundle, base)
         return self._pages(base, nxt, token, deadline, what) if nxt else FetchResult()

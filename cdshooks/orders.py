@@ -94,7 +94,7 @@ def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[li
             if isinstance(org.get("name"), str):
                 names.append(org["name"])
             names += [a for a in org.get("alias") or [] if isinstance(a, str)]
-            identifiers += [i.get("value") for i in org.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
+            identifiers += [i["value"] for i in org.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
     return names, identifiers
 
 

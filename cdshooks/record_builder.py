@@ -109,7 +109,8 @@ class RecordBuilder:
             return lambda: client.search(base, query, token, deadline)
         return lambda: client.read(base, query, token, deadline)
 
-    def _follow(self, req: HookRequest, bundle: Mapping[str, Any], deadline: float, what: str) -> Callable[[], FetchResult]:
+    def _follow(self, req: HookRequest, bundle: Mapping[str, Any], deadline: float,
+                what: str) -> Callable[[], FetchResult]:
         client, base, token = self.client, req.fhir_server, req.access_token
         assert client and base
         return lambda: client.follow(base, bundle, token, deadline, what)

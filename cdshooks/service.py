@@ -40,7 +40,8 @@ class HookService:
     def call(self, hook: HookSpec, body: Any) -> HookResult:
         req = HookRequest.parse(body, hook.context_schema)
         if req.hook != hook.hook:
-            raise RequestError(f"$.hook: service {hook.id} answers '{hook.hook}', not '{req.hook[:40]}'", expression="$.hook")
+            message = f"$.hook: service {hook.id} answers '{hook.hook}', not '{req.hook[:40]}'"
+            raise RequestError(message, expression="$.hook")
         orders = self._orders(hook, req)
         empty = PatientRecord.from_resources(str(req.context["patientId"]), [], draft_orders=orders)
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
@@ -119,7 +120,8 @@ def _resources_of(value: Any) -> list[dict]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
-        return [e["resource"] for e in value.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+        entries = value.get("entry") or []
+        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     return [value]
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..record import Exposure, PatientRecord, ref_of
+from cdshooks.record import Exposure, PatientRecord, ref_of
+
 from .codes import CodeSet
 from .model import Evidence, Result, Status
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ..fhirdates import effective, parse_date, years_between
-from ..record import ref_of
+from cdshooks.fhirdates import effective, parse_date, years_between
+from cdshooks.record import ref_of
+
 from .codes import EMPTY, CodeSet, codings_of, text_of
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Result, Status

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ..fhirdates import effective
-from ..record import ref_of
+from cdshooks.fhirdates import effective
+from cdshooks.record import ref_of
+
 from .codes import CodeSet
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Quantity, Result, Status

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..fhirdates import add_months
-from ..record import ref_of
+from cdshooks.fhirdates import add_months
+from cdshooks.record import ref_of
+
 from .codes import EMPTY, CodeSet
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Result, Status
@@ -23,7 +24,9 @@ def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Eviden
         if res.get("type") == "intolerance" and (m := codes.match([res.get("code")])):
             out.append(Evidence(ref_of(res), f"documented intolerance to {m.display}", res.get("recordedDate")))
     for exp in ctx.record.exposures:
-        if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and (m := codes.match(exp.concepts)):
+        if not (exp.status_reasons and reasons.match(exp.status_reasons, use_text=False)):
+            continue
+        if m := codes.match(exp.concepts):
             out.append(_exp_ev(exp, m.display, "stopped for intolerance:"))
     return out
 

@@ -15,7 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import MappingError
+from cdshooks.errors import MappingError
+
 from .codes import SYSTEMS, CodeSet, normalize_code
 from .kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, QUANTITY_PARAMS
 from .model import (

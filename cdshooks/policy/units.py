@@ -43,8 +43,12 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     if from_unit == to_unit:
         return float(value)
     try:
-        qty = float(value) * _unit(from_unit)
-        return float(qty.to(_unit(to_unit)).magnitude)
+        # A UCUM unit with a factor, e.g. g/(24.h), parses to a quantity (1/24 g/h): divide the factor back out.
+        source, target = _unit(from_unit), _unit(to_unit)
+        qty = float(value) * source
+        target_units = getattr(target, "units", target)
+        target_factor = float(getattr(target, "magnitude", 1.0))
+        return float(qty.to(target_units).magnitude) / target_factor
     except UnitError:
         raise
     except Exception as exc:  # pint DimensionalityError and friends

@@ -1,0 +1,146 @@
+"""pa-advisor: serve · lint · explain · fixtures load · hook (play the EHR against a running service)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+
+from .errors import MappingError
+from .settings import DEFAULT_MAPPINGS, PROJECT_ROOT, Settings
+
+FIXTURES = PROJECT_ROOT / "fhir_fixtures"
+
+
+@click.group()
+def main() -> None:
+    """PA Advisor: prior-authorization guidance as a CDS Hooks service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--dev", is_flag=True, help="turn EHR JWT checking OFF (local testing only)")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
+    from gunicorn.app.base import BaseApplication
+
+    from .app import ConfigError, create_app
+
+    settings = Settings.from_env(**({"dev_mode": True} if dev else {}))
+    try:
+        app = create_app(settings)  # fail here, loudly, before forking workers
+    except (ConfigError, MappingError) as exc:
+        click.echo(f"pa-advisor: cannot start: {exc}", err=True)
+        sys.exit(2)
+    if settings.dev_mode:
+        click.echo("*** DEV MODE: EHR JWTs are NOT verified. Never expose this to a network you do not trust. ***",
+                   err=True)
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", None)
+
+        def load(self) -> Any:
+            return app
+
+    _Server().run()
+
+
+@main.command()
+@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
+              show_default=True)
+def lint(mappings_dir: Path) -> None:
+    """Check every mapping file against its schema, the value sets and the policy outlines."""
+    from .lint import lint_mappings
+
+    problems, notes = lint_mappings(mappings_dir)
+    for note in notes:
+        click.echo(f"note: {note}")
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("mappings OK")
+
+
+def _load_resources(path: Path) -> list[dict]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("resourceType") == "Bundle":
+        return [e["resource"] for e in data.get("entry", []) if isinstance(e, dict) and "resource" in e]
+    return [data]
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) or name")
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="evaluate as of this date")
+@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS)
+def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
+    """Evaluate one patient bundle for one drug and print the criteria with their evidence."""
+    from .explain import explain_bundle
+
+    try:
+        code = explain_bundle(_load_resources(bundle), drug, on.date() if on else None, mappings_dir)
+    except (MappingError, ValueError) as exc:
+        click.echo(f"pa-advisor: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+@main.group()
+def fixtures() -> None:
+    """The synthetic patients in fhir_fixtures/."""
+
+
+@fixtures.command("load")
+@click.option("--fhir-server", required=True, help="FHIR R4 base URL")
+@click.option("--token", default=None, help="bearer token for the FHIR server")
+def fixtures_load(fhir_server: str, token: str | None) -> None:
+    """POST every fixture transaction Bundle to a FHIR server."""
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    bundles = sorted((FIXTURES / "bundles").glob("*.json"))
+    failed = 0
+    with requests.Session() as session:
+        for path in bundles:
+            resp = session.post(fhir_server.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)
+            ok = resp.status_code < 300
+            failed += not ok
+            click.echo(f"{'ok ' if ok else 'ERR'} {path.stem}: HTTP {resp.status_code}")
+    click.echo(f"loaded {len(bundles) - failed} of {len(bundles)} bundles")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("hook_name", type=click.Choice(["order-sign", "order-select", "order-dispatch"]))
+@click.option("--patient", required=True, help="Patient id on the FHIR server")
+@click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) for the draft order")
+@click.option("--fhir-server", required=True, help="FHIR R4 base URL the service may read")
+@click.option("--token", default=None, help="bearer token passed to the service in fhirAuthorization")
+@click.option("--service", "service", default="http://127.0.0.1:8080", show_default=True,
+              help="base URL of the PA Advisor service")
+@click.option("--prefetch", is_flag=True, help="resolve the discovery prefetch templates like an EHR would")
+@click.option("--requester", default=None, help="Practitioner/ID of the prescriber (default: from the patient)")
+@click.option("--json", "as_json", is_flag=True, help="print the raw response")
+def hook(hook_name: str, patient: str, drug: str, fhir_server: str, token: str | None, service: str,
+         prefetch: bool, requester: str | None, as_json: bool) -> None:
+    """Build a realistic hook request, call the service, print the cards."""
+    from .ehr_cli import run_hook
+
+    sys.exit(run_hook(hook_name, patient, drug, fhir_server.rstrip("/"), token, service.rstrip("/"), prefetch,
+                      requester, as_json, date.today()))
+
+
+if __name__ == "__main__":
+    main()

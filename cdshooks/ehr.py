@@ -1,0 +1,67 @@
+"""Plays the EHR side: builds CDS Hooks requests the way a client would (tests, CLI, benchmarks).
+
+`prefetch_from_resources` files a patient's resources under our discovery prefetch keys, as an EHR that
+resolved the templates would; `hook_request` wraps draft orders into an order-sign/select/dispatch body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .hooks import PrefetchSpec
+
+USER_TYPES = ("Practitioner", "PractitionerRole")
+
+
+def searchset(resources: Iterable[dict]) -> dict:
+    items = list(resources)
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(items),
+            "entry": [{"fullUrl": f"{r['resourceType']}/{r.get('id')}", "resource": r, "search": {"mode": "match"}}
+                      for r in items]}
+
+
+def prefetch_from_resources(resources: Iterable[dict], specs: Iterable[PrefetchSpec], patient_id: str,
+                            user_id: str | None) -> dict[str, Any]:
+    by_type: dict[str, list[dict]] = {}
+    for res in resources:
+        by_type.setdefault(res["resourceType"], []).append(res)
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.key == "patient":
+            out[spec.key] = next((p for p in by_type.get("Patient", []) if p.get("id") == patient_id), None)
+        elif spec.key == "user":
+            kind, _, uid = (user_id or "").partition("/")
+            out[spec.key] = next((r for r in by_type.get(kind, []) if r.get("id") == uid), None)
+        elif spec.key == "userRoles":
+            out[spec.key] = searchset(r for r in by_type.get("PractitionerRole", [])
+                                      if str((r.get("practitioner") or {}).get("reference")) == user_id)
+        elif spec.resource_type:
+            out[spec.key] = searchset(by_type.get(spec.resource_type, []))
+    return out
+
+
+def hook_request(hook: str, patient_id: str, orders: list[dict], *, user_id: str | None = None,
+                 prefetch: Mapping[str, Any] | None = None, fhir_server: str | None = None,
+                 token: str | None = None, hook_instance: str | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {"patientId": patient_id}
+    if hook in ("order-sign", "order-select"):
+        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                  "entry": [{"resource": o} for o in orders]}
+        if user_id:
+            context["userId"] = user_id
+        if hook == "order-select":
+            context["selections"] = [f"{o['resourceType']}/{o['id']}" for o in orders[:1]]
+    else:
+        context["dispatchedOrders"] = [f"{o['resourceType']}/{o['id']}" for o in orders]
+        context["performer"] = user_id or "Organization/pharmacy"
+    body: dict[str, Any] = {"hook": hook, "hookInstance": hook_instance or str(uuid.uuid4()), "context": context}
+    if fhir_server:
+        body["fhirServer"] = fhir_server
+        if token is not None:
+            body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                         "scope": "patient/*.read user/*.read", "subject": "pa-advisor"}
+    if prefetch is not None:
+        body["prefetch"] = dict(prefetch)
+    return body

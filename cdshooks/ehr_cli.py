@@ -1,0 +1,94 @@
+"""`pa-advisor hook`: act as an EHR against a running service and a FHIR server, and print the cards."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.markdown import Markdown
+
+from .ehr import hook_request
+from .policy.codes import SYSTEMS
+
+console = Console()
+
+
+def _get(session: requests.Session, url: str, token: str | None) -> Any:
+    headers = {"Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    resp = session.get(url, headers=headers, timeout=30)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def _draft_order(session: requests.Session, fhir: str, token: str | None, patient: str, drug: str,
+                 requester: str | None, today: date) -> dict:
+    """The patient's saved draft order for this drug if the server has one, else a CRD-conformant new one."""
+    bundle = _get(session, f"{fhir}/MedicationRequest?patient={patient}&status=draft", token)
+    for entry in bundle.get("entry") or []:
+        res = entry.get("resource") or {}
+        codes = [c.get("code") for c in (res.get("medicationCodeableConcept") or {}).get("coding") or []]
+        if drug in codes:
+            return res
+    return {
+        "resourceType": "MedicationRequest", "id": f"draft-{uuid.uuid4().hex[:12]}", "status": "draft",
+        "intent": "order", "subject": {"reference": f"Patient/{patient}"}, "authoredOn": today.isoformat(),
+        "requester": {"reference": requester or "Practitioner/unknown"},
+        "medicationCodeableConcept": {"coding": [{"system": SYSTEMS[s], "code": drug} for s in ("hcpcs", "rxnorm")],
+                                      "text": drug},
+    }
+
+
+def _resolve_prefetch(session: requests.Session, fhir: str, token: str | None, templates: dict[str, str],
+                      patient: str, user: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    practitioner = (user or "").partition("/")[2] if (user or "").startswith("Practitioner/") else ""
+    values = {"{{context.patientId}}": patient, "{{context.userId}}": user or "",
+              "{{userPractitionerId}}": practitioner}
+    for key, template in templates.items():
+        query = template
+        for token_name, value in values.items():
+            query = query.replace(token_name, value)
+        if "{{" in query or query.endswith("=") or not query:
+            continue  # a token this request has no value for: leave the key out, as an EHR would
+        try:
+            out[key] = _get(session, f"{fhir}/{query}", token)
+        except requests.HTTPError as exc:
+            out[key] = None if exc.response is not None and exc.response.status_code == 404 else \
+                {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
+    return out
+
+
+def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, service: str, prefetch: bool,
+             requester: str | None, as_json: bool, today: date) -> int:
+    with requests.Session() as session:
+        services = _get(session, f"{service}/cds-services", None)["services"]
+        entry = next((s for s in services if s["hook"] == hook), None)
+        if entry is None:
+            console.print(f"[red]the service offers no {hook} hook[/red]")
+            return 2
+        order = _draft_order(session, fhir, token, patient, drug, requester, today)
+        user = requester or (order.get("requester") or {}).get("reference")
+        pre = _resolve_prefetch(session, fhir, token, entry.get("prefetch") or {}, patient, user) if prefetch else None
+        body = hook_request(hook, patient, [order], user_id=user, prefetch=pre, fhir_server=fhir,
+                            token=token or "")
+        resp = session.post(f"{service}/cds-services/{entry['id']}", json=body, timeout=60)
+    if as_json or resp.status_code != 200:
+        console.print_json(json.dumps(resp.json()) if resp.content else "{}")
+        return 0 if resp.status_code == 200 else 1
+    cards = resp.json().get("cards", [])
+    if not cards:
+        console.print("No cards: no policy governs this order for this patient's coverage.")
+    for card in cards:
+        console.rule(f"[bold]{card['indicator'].upper()}[/bold] {card['summary']}")
+        console.print(Markdown(card.get("detail", "")))
+        for link in card.get("links", []):
+            console.print(f"link: {link['label']} <{link['url']}>")
+    actions = resp.json().get("systemActions", [])
+    console.print(f"{len(actions)} coverage-information system action(s) returned.")
+    return 0

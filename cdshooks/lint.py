@@ -1,0 +1,86 @@
+"""`pa-advisor lint`: every mapping file against its schema, the value sets and the policy outlines, plus
+code-level checks: ICD-10-CM codes exist in the CMS FY2026 tabular (simple-icd-10-cm), LOINC check digits,
+and the shape of HCPCS, NUCC, NDC, RxNorm and SNOMED codes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import MappingError
+from .policy.loader import _schema, load_payers, load_policy, load_valuesets
+
+SHAPES = {
+    "hcpcs": re.compile(r"^[A-V][0-9]{4}$"),
+    "nucc": re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$"),
+    "ndc": re.compile(r"^([0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9]{5}-[0-9]{3}-[0-9]{2}"
+                      r"|[0-9]{5}-[0-9]{4}-[0-9]{1,2}|[0-9]{11})$"),
+    "rxnorm": re.compile(r"^[0-9]{1,8}$"),
+    "snomed": re.compile(r"^[0-9]{6,18}$"),
+    "loinc": re.compile(r"^[0-9]{1,7}-[0-9]$"),
+}
+
+
+def loinc_check_digit_ok(code: str) -> bool:
+    """LOINC's Mod 10 check digit (the Luhn algorithm over the part before the hyphen)."""
+    number, _, check = code.partition("-")
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return (10 - total % 10) % 10 == int(check)
+
+
+def _check_codes(path: Path, data: dict, problems: list[str], notes: list[str]) -> None:
+    import simple_icd_10_cm as icd
+
+    for vs_id, body in (data.get("valuesets") or {}).items():
+        for i, (alias, code, display, tag) in enumerate(body.get("codes", [])):
+            where = f"{path}: $.valuesets.{vs_id}.codes[{i}]"
+            code = str(code)
+            if alias == "icd10cm":
+                if not icd.is_valid_item(code):
+                    problems.append(f"{where}: {code} is not in ICD-10-CM FY2026")
+            elif alias in SHAPES and not SHAPES[alias].match(code):
+                problems.append(f"{where}: {code!r} is not a well-formed {alias} code")
+            elif alias == "loinc" and not loinc_check_digit_ok(code):
+                problems.append(f"{where}: {code} fails the LOINC check digit")
+            if tag == "U":
+                notes.append(f"{where}: {code} ({display}) is unverified [U]; review before production")
+        for i, (alias, prefix) in enumerate(body.get("prefixes", [])):
+            if alias == "icd10cm" and not icd.is_valid_item(str(prefix)):
+                problems.append(f"{path}: $.valuesets.{vs_id}.prefixes[{i}]: {prefix} is not an ICD-10-CM category")
+
+
+def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
+    """(problems, notes). Each file is checked on its own so one broken file does not hide the others."""
+    problems: list[str] = []
+    notes: list[str] = []
+    try:
+        valuesets = load_valuesets(root)
+        payers = load_payers(root)
+        schema = _schema(root, "policy.schema.json")
+    except (MappingError, OSError, ValueError) as exc:
+        return [str(exc)], notes
+    for path in sorted((root / "valuesets").glob("*.yaml")):
+        _check_codes(path, yaml.safe_load(path.read_text(encoding="utf-8")), problems, notes)
+    paths = sorted((root / "policies").glob("*.yaml"))
+    if not paths:
+        problems.append(f"{root / 'policies'}: no policy files")
+    for path in paths:
+        try:
+            policy = load_policy(path, schema, valuesets, payers)
+        except MappingError as exc:
+            problems.append(str(exc))
+            continue
+        leaves = [c for c in policy.criteria_by_id.values() if not c.is_combinator and c.kind != "same_as"]
+        for c in leaves:
+            if c.request is None:
+                problems.append(f"{c.where}: criterion {c.id!r} has no `request` (what to document when missing)")
+        notes.append(f"{path.name}: {policy.id}, {len(policy.criteria_by_id)} criteria")
+    return problems, notes

@@ -1,0 +1,58 @@
+"""Shared fixtures: apps built from explicit settings, the fixture manifest, request builders."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdshooks.app import create_app
+from cdshooks.ehr import hook_request, prefetch_from_resources
+from cdshooks.hooks import prefetch_specs
+from cdshooks.policy.loader import load_library
+from cdshooks.settings import DEFAULT_MAPPINGS, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fhir_fixtures"
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
+SCENARIOS = {s["key"]: s for s in MANIFEST["scenarios"]}
+
+
+@pytest.fixture(scope="session")
+def library():
+    return load_library(DEFAULT_MAPPINGS)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(dev_mode=True, store_url=f"sqlite:///{tmp_path / 'store.db'}", fhir_deadline=5.0,
+                    fhir_read_timeout=2.0, fhir_connect_timeout=1.0)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    app = create_app(settings)
+    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def bundle_resources(key: str) -> list[dict[str, Any]]:
+    bundle = json.loads((FIXTURES / SCENARIOS[key]["bundle"]).read_text())
+    return [e["resource"] for e in bundle["entry"]]
+
+
+def scenario_request(key: str, library, hook: str = "order-sign", **kw: Any) -> dict[str, Any]:
+    """The order-sign request an EHR would send for a fixture, with full prefetch unless told otherwise."""
+    s = SCENARIOS[key]
+    prefetch = kw.pop("prefetch", None)
+    if prefetch is None and not kw.get("fhir_server"):
+        prefetch = prefetch_from_resources(bundle_resources(key), prefetch_specs(library), s["patientId"], s["userId"])
+    return hook_request(hook, s["patientId"], s["draftOrders"], user_id=s["userId"], prefetch=prefetch, **kw)
