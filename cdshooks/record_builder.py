@@ -97,8 +97,9 @@ class RecordBuilder:
         self._collect(self.client.many(calls, deadline) if calls else {}, types, got)
         self._check_required(specs, got)
         self._resolve_references(req, orders, got, deadline)
+        patient_id = str(req.context.get("patientId"))
         return PatientRecord.from_resources(
-            str(req.context.get("patientId")), got.resources, retrieved=got.retrieved,
+            patient_id, [r for r in got.resources if _belongs_to(r, patient_id)], retrieved=got.retrieved,
             unavailable=got.unavailable, draft_orders=orders,
         )
 
@@ -155,6 +156,22 @@ class RecordBuilder:
             got.resources += result.resources
             if key.startswith("PractitionerRole?") and result.error is None:
                 got.retrieved.add("PractitionerRole")
+
+
+PATIENT_FIELDS = ("subject", "patient", "beneficiary")
+
+
+def _belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:
+    """False for a resource that names another patient: a server that ignores a search parameter it does not
+    know (some do, silently) must not leak another patient's data into this evaluation."""
+    if resource.get("resourceType") == "Patient":
+        return resource.get("id") == patient_id
+    for key in PATIENT_FIELDS:
+        ref = resource.get(key)
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(target, str) and "Patient/" in target:
+            return target.rstrip("/").split("/")[-1] == patient_id
+    return True
 
 
 def _relative(ref: Any) -> str | None:
