@@ -1,0 +1,68 @@
+"""Against a real FHIR R4 server: every fixture gives the same outcome with full prefetch and with nothing but
+fhirServer + fhirAuthorization, and the server's own answers (401, paging) are handled."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import FHIR_TOKEN, SCENARIOS, scenario_request
+from test_fixtures import check_scenario
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("key", sorted(SCENARIOS))
+def test_fixture_outcome_is_the_same_without_prefetch(key, client, library, fhir_server):
+    with_prefetch = client.post("/cds-services/pa-order-sign", json=scenario_request(key, library))
+    via_fhir = client.post("/cds-services/pa-order-sign",
+                           json=scenario_request(key, library, fhir_server=fhir_server, token=FHIR_TOKEN))
+    assert via_fhir.status_code == 200, via_fhir.json
+    check_scenario(key, via_fhir.json)
+    check_scenario(key, with_prefetch.json)
+
+    def outcomes(resp):
+        return [(c["extension"]["pa-advisor.evaluation"]["order"], c["extension"]["pa-advisor.evaluation"]["outcome"])
+                for c in resp.json["cards"]]
+
+    assert outcomes(via_fhir) == outcomes(with_prefetch)
+
+
+def test_wrong_token_gives_412_naming_the_data(client, library, fhir_server):
+    body = scenario_request("elx-approve", library, fhir_server=fhir_server, token="not-the-token")
+    resp = client.post("/cds-services/pa-order-sign", json=body)
+    assert resp.status_code == 412
+    text = resp.json["issue"][0]["diagnostics"]
+    assert "Patient" in text and "not authorized (401)" in text
+    assert "not-the-token" not in resp.get_data(as_text=True)
+
+
+def test_missing_prefetch_keys_are_fetched_and_present_ones_are_not(client, library, fhir_server):
+    """Partial prefetch: keys present are used as given, absent ones are read from the server."""
+    full = scenario_request("elx-approve", library)["prefetch"]
+    partial = {k: full[k] for k in ("patient", "coverage", "conditions")}
+    body = scenario_request("elx-approve", library, prefetch=partial, fhir_server=fhir_server, token=FHIR_TOKEN)
+    resp = client.post("/cds-services/pa-order-sign", json=body)
+    assert resp.status_code == 200
+    check_scenario("elx-approve", resp.json)
+
+
+def test_paged_prefetch_bundle_is_followed_with_the_token(client, library, fhir_server):
+    """A prefetch Bundle with a `next` link: the rest is read from the server with the bearer token."""
+    headers = {"Authorization": f"Bearer {FHIR_TOKEN}"}
+    first = requests.get(f"{fhir_server}/MedicationRequest?patient=elx-approve-pt&_count=2", headers=headers,
+                         timeout=10).json()
+    assert any(link["relation"] == "next" for link in first["link"])
+    full = scenario_request("elx-approve", library)["prefetch"]
+    full["medicationRequests"] = first
+    body = scenario_request("elx-approve", library, prefetch=full, fhir_server=fhir_server, token=FHIR_TOKEN)
+    resp = client.post("/cds-services/pa-order-sign", json=body)
+    assert resp.status_code == 200
+    check_scenario("elx-approve", resp.json)
+
+
+def test_empty_access_token_is_treated_as_no_token(client, library, fhir_server):
+    body = scenario_request("elx-approve", library, fhir_server=fhir_server, token="")
+    resp = client.post("/cds-services/pa-order-sign", json=body)
+    # The server requires a token, so without one the required data is unobtainable: 412, not 500.
+    assert resp.status_code == 412
