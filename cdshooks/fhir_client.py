@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import FhirError
@@ -33,7 +34,8 @@ class FhirClient:
     def __init__(self, settings: Settings, pool: ThreadPoolExecutor | None = None) -> None:
         self.settings = settings
         self.session = requests.Session()
-        retry = Retry(total=2, connect=2, read=1, status=2, backoff_factor=0.1,
+        # No retry on a read timeout: a slow server will not be faster the second time, and the deadline is short.
+        retry = Retry(total=2, connect=2, read=False, status=2, backoff_factor=0.1,
                       status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET"}),
                       raise_on_status=False, respect_retry_after_header=False)
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(8, settings.fhir_workers), max_retries=retry)
@@ -66,6 +68,11 @@ class FhirClient:
         except requests.Timeout as exc:
             raise FhirError(what, "timed out") from exc
         except requests.ConnectionError as exc:
+            # urllib3 wraps a read timeout it gave up retrying in MaxRetryError, which requests calls a
+            # ConnectionError: tell the two apart for the card.
+            reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+            if isinstance(reason, ReadTimeoutError):
+                raise FhirError(what, "timed out") from exc
             raise FhirError(what, "FHIR server unreachable") from exc
         except requests.RequestException as exc:
             raise FhirError(what, f"request failed ({type(exc).__name__})") from exc

@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
+from conftest import SCENARIOS, scenario_request
 
 from cdshooks import fhir_models
 from cdshooks.cards import COVERAGE_INFO_URL
-from conftest import SCENARIOS, scenario_request
 
 ALLOWED_TOKENS = {"{{context.patientId}}", "{{context.userId}}", "{{userPractitionerId}}"}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from conftest import FHIR_TOKEN, SCENARIOS, scenario_request
 from test_fixtures import check_scenario
 
