@@ -69,10 +69,12 @@ def test_order_sign_card_follows_cds_hooks_and_crd_rules(client, library):
     assert card["source"]["topic"]["system"] and card["source"]["topic"]["code"] == "coverage-info"
     assert all(link["type"] == "absolute" and link["url"].startswith("https://") for link in card["links"])
     assert any("cancer.gov" in link["url"] for link in card["links"])
-    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/elx-approve-order"}]
+    order_ref = "MedicationRequest/elx-approve-order"
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": order_ref}]
     ev = card["extension"]["pa-advisor.evaluation"]
-    assert {"order", "drug", "policy", "pathway", "outcome", "criteria", "missingDocumentation"} <= set(ev) or \
-        ev["outcome"] == "likely-approved"
+    assert {"order", "drug", "policy", "pathway", "outcome", "criteria", "approvalDuration"} <= set(ev)
+    assert ev["order"] == order_ref and ev["outcome"] == "likely-approved"
+    assert "missingDocumentation" not in ev  # empty lists are left out, as CDS Hooks requires
     assert ev["policy"] == {"id": "LA.PHAR.652", "title": "Elranatamab-bcmm (Elrexfio)",
                             "payer": "Louisiana Healthcare Connections"}
     for c in ev["criteria"]:
@@ -102,10 +104,14 @@ def test_coverage_information_action_is_the_whole_draft_order_plus_the_extension
 
 
 def test_warning_indicator_for_documentation_needed_and_denied(client, library):
-    for key in ("elx-stale", "elx-age"):
-        card = sign(client, library, key).json["cards"][0]
-        assert card["indicator"] == "warning"
-        assert card["detail"].startswith("**")  # leads with what to do
+    card = sign(client, library, "elx-stale").json["cards"][0]
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Elrexfio PA, Louisiana Healthcare Connections: likely approved once 1 item is documented"
+    assert card["detail"].startswith("**To document before submitting the PA request:**\n- I.A.5")
+    assert card["extension"]["pa-advisor.evaluation"]["missingDocumentation"][0].startswith("I.A.5")
+    card = sign(client, library, "elx-age").json["cards"][0]
+    assert card["indicator"] == "warning" and "likely denied, 1 criterion not met" in card["summary"]
+    assert card["detail"].startswith("**Criteria the record shows as not met:**\n- I.A.3: Age ≥ 18 years")
 
 
 def test_uncovered_plan_gets_no_card_and_no_system_action(client, library):
@@ -265,8 +271,8 @@ def test_no_prefetch_and_no_fhir_server_is_412(client, library):
 @pytest.mark.parametrize("body", [
     [], "string", 42, None, {"hook": 1}, {"hook": "order-sign", "hookInstance": "x", "context": []},
     {"hook": "order-sign", "hookInstance": "x", "context": {"patientId": 5, "draftOrders": {}}},
-    {"hook": "order-sign", "hookInstance": "x", "context": {"patientId": "p", "draftOrders": {"resourceType": "Bundle",
-                                                                                               "entry": [{"resource": 1}]}}},
+    {"hook": "order-sign", "hookInstance": "x",
+     "context": {"patientId": "p", "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": 1}]}}},
     {"hook": "order-sign", "hookInstance": "x", "prefetch": [], "context": {"patientId": "p", "draftOrders": {}}},
     {"hook": "order-dispatch", "hookInstance": "x", "context": {"patientId": "p"}},
 ])
