@@ -129,9 +129,14 @@ class Store:
             return int(self._run(lambda cur: (cur.execute(sql, (cutoff,)), cur.rowcount)[1]) or 0)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        """Read rows (tests and operators)."""
+        """Run one statement and return its rows, if it has any (tests and operators)."""
+
+        def run(cur: Any) -> list[tuple]:
+            cur.execute(self._sql(sql), params)
+            return [tuple(row) for row in cur.fetchall()] if cur.description else []
+
         with self._lock:
-            return self._run(lambda cur: (cur.execute(self._sql(sql), params), cur.fetchall())[1])
+            return self._run(run)
 
     def close(self) -> None:
         with self._lock:

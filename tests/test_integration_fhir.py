@@ -65,3 +65,13 @@ def test_empty_access_token_is_treated_as_no_token(client, library, fhir_server)
     resp = client.post("/cds-services/pa-order-sign", json=body)
     # The server requires a token, so without one the required data is unobtainable: 412, not 500.
     assert resp.status_code == 412
+
+
+@pytest.mark.parametrize("key", ["elx-approve", "lem-ppms"])
+def test_order_dispatch_reads_the_dispatched_order_from_the_fhir_server(key, client, library, fhir_server):
+    body = scenario_request(key, library, hook="order-dispatch", fhir_server=fhir_server, token=FHIR_TOKEN)
+    resp = client.post("/cds-services/pa-order-dispatch", json=body)
+    assert resp.status_code == 200, resp.json
+    ev = resp.json["cards"][0]["extension"]["pa-advisor.evaluation"]
+    assert ev["outcome"] == SCENARIOS[key]["expected"]["outcome"]
+    assert len(resp.json["systemActions"]) == 1

@@ -1,0 +1,130 @@
+"""Start-up rules and the command line: serve, lint, explain, fixtures load, hook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+from conftest import FHIR_TOKEN, FIXTURES, SCENARIOS, free_port
+from werkzeug.serving import make_server
+
+from cdshooks.app import ConfigError, create_app
+from cdshooks.cli import main
+from cdshooks.errors import MappingError
+from cdshooks.settings import DEFAULT_MAPPINGS, Settings
+
+CLI = str(Path(sys.executable).with_name("pa-advisor"))
+
+
+def test_production_mode_refuses_to_start_until_jwt_verification_exists(tmp_path):
+    with pytest.raises(ConfigError, match="--dev"):
+        create_app(Settings(dev_mode=False, store_url=f"sqlite:///{tmp_path / 'x.db'}"))
+
+
+def test_broken_mapping_stops_start_up_naming_file_and_path(tmp_path):
+    root = tmp_path / "mappings"
+    shutil.copytree(DEFAULT_MAPPINGS, root)
+    path = root / "policies" / "cp-phar-243-alemtuzumab.yaml"
+    path.write_text(path.read_text().replace("kind: age\n", "kind: agee\n", 1))
+    with pytest.raises(MappingError) as info:
+        create_app(Settings(dev_mode=True, mappings_dir=root, store_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    message = str(info.value)
+    assert "cp-phar-243-alemtuzumab.yaml" in message and "$.initial.criteria.criteria[2].kind" in message
+
+
+def test_serve_without_dev_exits_non_zero_with_a_clear_message(tmp_path):
+    env = {**os.environ, "PA_STORE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PA_DEV_MODE": ""}
+    proc = subprocess.run([CLI, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "cannot start" in proc.stderr and "--dev" in proc.stderr
+
+
+def test_serve_dev_answers_discovery_over_real_http(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PA_STORE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    proc = subprocess.Popen([CLI, "serve", "--dev", "--port", str(port), "--workers", "1"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                resp = requests.get(f"http://127.0.0.1:{port}/cds-services", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("service did not start")
+        assert resp.status_code == 200 and len(resp.json()["services"]) == 3
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "DEV MODE" in err
+
+
+def test_lint_command_passes_on_the_bundled_mappings_and_fails_on_a_broken_one(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["lint"])
+    assert ok.exit_code == 0 and "mappings OK" in ok.output
+    root = tmp_path / "mappings"
+    shutil.copytree(DEFAULT_MAPPINGS, root)
+    vs = root / "valuesets" / "diagnoses.yaml"
+    vs.write_text(vs.read_text().replace("[icd10cm, C90.01,", "[icd10cm, C90.07,"))
+    bad = runner.invoke(main, ["lint", "--mappings", str(root)])
+    assert bad.exit_code == 1 and "C90.07 is not in ICD-10-CM" in bad.output
+
+
+@pytest.mark.parametrize("key, drug, outcome", [("elx-approve", "J1323", "likely-approved"),
+                                                ("lem-ppms", "1594660", "likely-denied"),
+                                                ("elx-stale", "J1323", "documentation-needed")])
+def test_explain_prints_the_criteria_and_the_outcome(key, drug, outcome):
+    result = CliRunner().invoke(main, ["explain", str(FIXTURES / SCENARIOS[key]["bundle"]), "--drug", drug],
+                                terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert f"Outcome: {outcome}" in result.output
+    assert "I.A.1" in result.output
+
+
+def test_explain_for_a_drug_no_policy_governs():
+    result = CliRunner().invoke(main, ["explain", str(FIXTURES / "bundles" / "elx-approve.json"), "--drug", "161"])
+    assert result.exit_code == 1 and "No policy governs" in result.output
+
+
+@pytest.fixture
+def live_service(settings):
+    """The app on a real WSGI server on loopback, for the CLI's `hook` command."""
+    from datetime import date
+
+    app = create_app(settings)
+    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_hook_command_end_to_end(fhir_server, live_service, prefetch):
+    args = ["hook", "order-sign", "--patient", "elx-age-pt", "--drug", "J1323", "--fhir-server", fhir_server,
+            "--token", FHIR_TOKEN, "--service", live_service] + (["--prefetch"] if prefetch else [])
+    result = CliRunner().invoke(main, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "likely denied" in result.output and "I.A.3" in result.output
+    assert "1 coverage-information system action" in result.output
+
+
+@pytest.mark.integration
+def test_fixtures_load_command(fhir_server):
+    result = CliRunner().invoke(main, ["fixtures", "load", "--fhir-server", fhir_server, "--token", FHIR_TOKEN])
+    assert result.exit_code == 0
+    assert f"loaded {len(SCENARIOS)} of {len(SCENARIOS)} bundles" in result.output
+    bad = CliRunner().invoke(main, ["fixtures", "load", "--fhir-server", fhir_server, "--token", "wrong"])
+    assert bad.exit_code == 1 and "HTTP 401" in bad.output

@@ -1,0 +1,101 @@
+"""Units (UCUM via ucumvert), code matching (NDC, HCPCS spellings, names) and Coverage routing."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdshooks.orders import line_of_business, match_coverage
+from cdshooks.policy.codes import CodeSet, normalize_ndc
+from cdshooks.policy.units import UnitError, convert
+from cdshooks.record import PatientRecord
+
+
+@pytest.mark.parametrize("value, src, dst, expected", [
+    (1, "g/dL", "g/L", 10), (150, "mg/L", "mg/dL", 15), (0.25, "g/(24.h)", "mg/(24.h)", 250),
+    (0.001, "1", "%", 0.1), (4.5e8, "{cells}", "10*6", 450), (0.028, "mg/d", "ug/d", 28),
+])
+def test_convert(value, src, dst, expected):
+    assert convert(value, src, dst) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("src, dst", [("mg/dL", "mg/(24.h)"), ("furlong", "mg"), ("mg", "m")])
+def test_convert_refuses_incompatible_or_unknown_units(src, dst):
+    with pytest.raises(UnitError):
+        convert(1, src, dst)
+
+
+@pytest.mark.parametrize("raw, eleven", [("0069-4494-02", "00069449402"), ("57894-449-01", "57894044901"),
+                                         ("55513-0160-1", "55513016001"), ("00069449402", "00069449402")])
+def test_ndc_normalisation(raw, eleven):
+    assert normalize_ndc(raw) == eleven
+
+
+def test_ndc_and_hcpcs_spellings_match(library):
+    drug = library.valuesets["DRUG-ELRANATAMAB"]
+    assert drug.match([{"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "00069-4494-02"}]}])
+    assert drug.match([{"coding": [{"system": "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                                    "code": "j1323"}]}])
+    by_name = drug.match([{"text": "ELREXFIO 76 mg/1.9 mL SC"}])
+    assert by_name and by_name.by_text
+    assert not drug.match([{"text": "elranatamabx"}])
+
+
+def test_campath_product_does_not_route_to_the_lemtrada_policy(library):
+    assert not library.valuesets["DRUG-ALEMTUZUMAB-LEMTRADA"].match(
+        [{"coding": [{"system": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "code": "J9010"}]}],
+        use_text=False)
+
+
+@pytest.mark.parametrize("coverage, lob", [
+    ({"type": {"coding": [{"system": "https://nahdo.org/sopt", "code": "21"}]}}, "medicaid"),
+    ({"type": {"coding": [{"system": "https://nahdo.org/sopt", "code": "111"}]}}, "medicare"),
+    ({"type": {"coding": [{"system": "https://nahdo.org/sopt", "code": "51"}]}}, "commercial"),
+    ({"type": {"text": "Marketplace silver"}}, "marketplace"),
+    ({"class": [{"value": "LA Medicaid managed care", "name": "plan"}]}, "medicaid"),
+    ({}, None),
+])
+def test_line_of_business(coverage, lob):
+    assert line_of_business(coverage) == lob
+
+
+def coverage_record(payer: str, sopt: str | None, status: str = "active") -> PatientRecord:
+    cov = {"resourceType": "Coverage", "id": "c1", "status": status, "payor": [{"display": payer}],
+           "beneficiary": {"reference": "Patient/p1"}}
+    if sopt:
+        cov["type"] = {"coding": [{"system": "https://nahdo.org/sopt", "code": sopt}]}
+    return PatientRecord.from_resources("p1", [cov])
+
+
+def policy(library, pid):
+    return next(p for p in library.policies if p.id == pid)
+
+
+def test_coverage_routing_by_payer_and_line_of_business(library):
+    lhcc = policy(library, "LA.PHAR.652")
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2")).payer_name == \
+        "Louisiana Healthcare Connections"
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "5")) is None  # not Medicaid
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2", "cancelled")) is None
+    assert match_coverage(lhcc, coverage_record("Aetna", "2")) is None
+    abecma = policy(library, "CP.PHAR.481")
+    assert match_coverage(abecma, coverage_record("Ambetter from Peach State Health Plan", "51"))
+    assert match_coverage(abecma, coverage_record("Wellcare of Georgia", "111")) is None  # Medicare not listed
+    blin = policy(library, "MP-RX-FP-14-23")
+    assert match_coverage(blin, coverage_record("MMM Multihealth", "21"))  # any line of business
+    assert match_coverage(blin, coverage_record("MMM Healthcare", "21")) is None
+
+
+def test_payer_identifier_matches_when_configured():
+    from cdshooks.orders import _payer_matches
+    from cdshooks.policy.model import Applicability, Payer
+
+    app = Applicability(Payer("x", "X Health", ("x health",), ("PAYER-123",)), frozenset())
+    assert _payer_matches(app, [], ["PAYER-123"]) == "X Health"
+    assert _payer_matches(app, ["Other"], ["PAYER-9"]) is None
+
+
+def test_codeset_union_and_minus():
+    a = CodeSet("a", frozenset({("s", "1"), ("s", "2")}), names=("x",))
+    b = CodeSet("b", frozenset({("s", "2")}))
+    assert a.minus(b, "c").codes == {("s", "1")}
+    assert a.union(b, "d").codes == {("s", "1"), ("s", "2")}
