@@ -7,13 +7,14 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from . import logs
 from .errors import DataUnavailable, RequestError, UnknownService
 from .hooks import BY_ID
 from .protocol import FEEDBACK_SCHEMA, check
+from .security import AuthError, Verifier
 from .service import HookService
 from .store import Store, StoreError
 
@@ -83,8 +84,10 @@ def call_service(service_id: str) -> Response:
         logs.event("hook call", service=service_id, hook_instance=hook_instance, status=status,
                    latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
         try:
+            claims = g.get("jwt") or {}
             store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
-                             orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency)
+                             orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency,
+                             iss=claims.get("iss"), jti=claims.get("jti"))
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
 
@@ -118,8 +121,35 @@ def readyz() -> Response:
     return _json({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
 
 
+OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics"}
+
+
+def _authenticate() -> Response | None:
+    """Every call but CORS preflight and health checks carries a JWT from a trusted EHR."""
+    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    if verifier is None or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    settings = current_app.extensions["pa_settings"]
+    if request.endpoint == "cds.discovery" and settings.open_discovery:
+        return None
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("no bearer JWT")
+        g.jwt = verifier.verify(token.strip(), audience)
+    except AuthError as exc:
+        logs.event("JWT refused", logging.WARNING, path=request.path, reason=exc.reason)
+        body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login"}]}
+        return Response(json.dumps(body), status=401, mimetype="application/fhir+json",
+                        headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_authenticate)
 
     @app.errorhandler(_Http)
     def _http(exc: _Http) -> Response:

@@ -13,6 +13,7 @@ from .fhir_client import FhirClient
 from .hooks import discovery
 from .policy.loader import load_library
 from .policy.units import check_unit
+from .security import MemoryReplayCache, RedisReplayCache, TrustConfigError, Verifier, load_trust
 from .service import HookService
 from .settings import Settings
 from .store import Store
@@ -22,15 +23,33 @@ class ConfigError(PAAdvisorError):
     """The service cannot start with these settings."""
 
 
+def _verifier(settings: Settings) -> Verifier | None:
+    """None in dev mode (said loudly); otherwise the JWT verifier, or a refusal to start."""
+    if settings.dev_mode:
+        logs.event("DEV MODE: EHR JWTs are NOT checked; any caller can read patient data through this service",
+                   30, event="startup")
+        return None
+    if not settings.trust_file:
+        raise ConfigError("no trusted EHR issuers: start with --trust FILE (PA_TRUST_FILE) and --public-url URL, "
+                          "or with --dev on a trusted network only")
+    try:
+        issuers = load_trust(settings.trust_file)
+    except TrustConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    if settings.replay_store.startswith(("redis://", "rediss://")):
+        replay: MemoryReplayCache | RedisReplayCache = RedisReplayCache(settings.replay_store)
+    else:
+        replay = MemoryReplayCache()
+    if not settings.public_url:
+        logs.event("no --public-url: JWT aud is checked against the URL of each request as received", 30,
+                   event="startup")
+    return Verifier(issuers, replay, settings.jwks_ttl, settings.jwks_refresh_cooldown)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.setup()
-    if not settings.dev_mode:
-        # EHR JWT verification is not built yet: refusing to start is the only safe production default.
-        raise ConfigError("EHR JWT verification is not available yet: start with --dev (PA_DEV_MODE=1) to run "
-                          "without authentication, on a trusted network only")
-    logs.event("DEV MODE: EHR JWTs are NOT checked; any caller can read patient data through this service",
-               30, event="startup")
+    verifier = _verifier(settings)
     library = load_library(settings.mappings_dir)  # raises MappingError naming file and path
     check_unit("mg")  # load the UCUM registry now, not on the first hook call
     fhir_models.warm_up()
@@ -45,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         pa_client=client,
         pa_service=HookService(settings, library, client),
         pa_discovery=discovery(library),
+        pa_verifier=verifier,
     )
     api.register(app)
     return app

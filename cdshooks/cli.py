@@ -27,13 +27,21 @@ def main() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @click.option("--dev", is_flag=True, help="turn EHR JWT checking OFF (local testing only)")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
+@click.option("--trust", "trust", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="YAML list of trusted EHR issuers (PA_TRUST_FILE)")
+@click.option("--public-url", default=None, help="the base URL EHRs call, for the JWT aud check (PA_PUBLIC_URL)")
+def serve(host: str, port: int, workers: int, dev: bool, trust: str | None, public_url: str | None) -> None:
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
     from .app import ConfigError, create_app
 
-    settings = Settings.from_env(**({"dev_mode": True} if dev else {}))
+    overrides: dict[str, Any] = {"dev_mode": True} if dev else {}
+    if trust:
+        overrides["trust_file"] = trust
+    if public_url:
+        overrides["public_url"] = public_url
+    settings = Settings.from_env(**overrides)
     try:
         app = create_app(settings)  # fail here, loudly, before forking workers
     except (ConfigError, MappingError) as exc:

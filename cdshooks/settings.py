@@ -32,8 +32,17 @@ class Settings:
     fhir_max_pages: int = 20
     fhir_workers: int = 8
     fhir_page_size: int = 200
+    # Base URL the EHR calls us at (JWT `aud` is this plus the endpoint path); default: the request's own URL.
     public_url: str = ""
     trust_file: str = ""
+    # Where seen JWT `jti`s live: "memory" (one process) or a redis:// URL shared by workers and instances.
+    replay_store: str = "memory"
+    # Inferno's CRD suite calls discovery without a JWT unless told otherwise; opt-in only.
+    open_discovery: bool = False
+    jwks_ttl: float = 3600.0
+    # At most one JWK Set refetch per issuer in this many seconds, however many unknown kids arrive.
+    jwks_refresh_cooldown: float = 5.0
+    audit_retention_days: float = 365.0
     # Questionnaire whose QuestionnaireResponse answers attest documentation-only criteria (DTR-style).
     attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
     extra: dict = field(default_factory=dict)
@@ -55,6 +64,9 @@ class Settings:
             "PA_FHIR_WORKERS": ("fhir_workers", int),
             "PA_PUBLIC_URL": ("public_url", str),
             "PA_TRUST_FILE": ("trust_file", str),
+            "PA_REPLAY_STORE": ("replay_store", str),
+            "PA_OPEN_DISCOVERY": ("open_discovery", _env_bool),
+            "PA_AUDIT_RETENTION_DAYS": ("audit_retention_days", float),
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":

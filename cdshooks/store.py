@@ -49,6 +49,8 @@ class Store:
         self._conn: Any = None
         with self._lock:
             self._run(lambda cur: [cur.execute(self._sql(s)) for s in SCHEMA])
+        # Reconnect lazily: gunicorn forks workers after create_app, and a connection must not cross a fork.
+        self.close()
 
     def _connect(self) -> Any:
         if self.kind == "postgresql":

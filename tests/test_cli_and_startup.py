@@ -24,8 +24,8 @@ from cdshooks.settings import DEFAULT_MAPPINGS, Settings
 CLI = str(Path(sys.executable).with_name("pa-advisor"))
 
 
-def test_production_mode_refuses_to_start_until_jwt_verification_exists(tmp_path):
-    with pytest.raises(ConfigError, match="--dev"):
+def test_production_mode_refuses_to_start_without_trusted_issuers(tmp_path):
+    with pytest.raises(ConfigError, match="--trust FILE"):
         create_app(Settings(dev_mode=False, store_url=f"sqlite:///{tmp_path / 'x.db'}"))
 
 

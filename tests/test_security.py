@@ -1,0 +1,233 @@
+"""EHR JWT verification with real signed tokens (ES384 and RS384 keys made here), JWKS from a file and from a
+jku served on loopback, replay protection in-process and shared through Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+import pytest
+from conftest import scenario_request
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from cdshooks.app import ConfigError, create_app
+from cdshooks.settings import Settings
+
+BASE = "https://pa.example.org"
+ISS = "https://ehr.example.org"
+REDIS_URL = os.environ.get("PA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def jwk(public_key, kid: str, alg: str) -> dict:
+    algo = jwt.algorithms.ECAlgorithm if alg.startswith("ES") else jwt.algorithms.RSAAlgorithm
+    data = json.loads(algo.to_jwk(public_key))
+    data.update(kid=kid, alg=alg, use="sig")
+    return data
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return {"ec": ec.generate_private_key(ec.SECP384R1()), "rsa": rsa.generate_private_key(65537, 2048),
+            "other": ec.generate_private_key(ec.SECP384R1())}
+
+
+class _JwksHandler(BaseHTTPRequestHandler):
+    body = b"{}"
+    fetches = 0
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        type(self).fetches += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+@pytest.fixture(scope="module")
+def jku_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _JwksHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/jwks.json"
+    server.shutdown()
+
+
+@pytest.fixture
+def trust(tmp_path, keys, jku_server):
+    (tmp_path / "ehr-jwks.json").write_text(json.dumps({"keys": [jwk(keys["ec"].public_key(), "ec-1", "ES384"),
+                                                                  jwk(keys["rsa"].public_key(), "rsa-1", "RS384")]}))
+    _JwksHandler.body = json.dumps({"keys": [jwk(keys["ec"].public_key(), "jku-1", "ES384")]}).encode()
+    (tmp_path / "trust.yaml").write_text(
+        f"- iss: {ISS}\n  jwks_file: ehr-jwks.json\n"
+        f"- iss: https://fetching-ehr.example.org\n  jku: {jku_server}\n")
+    return tmp_path / "trust.yaml"
+
+
+def make_app(tmp_path, trust, **kw):
+    kw.setdefault("jwks_refresh_cooldown", 0)
+    settings = Settings(dev_mode=False, trust_file=str(trust), public_url=BASE,
+                        store_url=f"sqlite:///{tmp_path / 'store.db'}", **kw)
+    return create_app(settings)
+
+
+@pytest.fixture
+def secured(tmp_path, trust):
+    return make_app(tmp_path, trust).test_client()
+
+
+def token(key, *, kid="ec-1", alg="ES384", iss=ISS, aud=f"{BASE}/cds-services/pa-order-sign", exp_in=300,
+          jti=None, headers=None, **claims):
+    now = int(time.time())
+    payload = {"iss": iss, "aud": aud, "exp": now + exp_in, "iat": now, "jti": jti or str(uuid.uuid4()), **claims}
+    return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid, "typ": "JWT", **(headers or {})})
+
+
+def call(client, library, tok, path="/cds-services/pa-order-sign"):
+    headers = {"Authorization": f"Bearer {tok}"} if tok is not None else {}
+    return client.post(path, json=scenario_request("elx-approve", library), headers=headers)
+
+
+def test_valid_es384_and_rs384_tokens_are_accepted(secured, keys, library):
+    assert call(secured, library, token(keys["ec"])).status_code == 200
+    assert call(secured, library, token(keys["rsa"], kid="rsa-1", alg="RS384")).status_code == 200
+
+
+def test_aud_tolerates_a_trailing_slash_and_discovery_and_feedback_need_their_own_aud(secured, keys, library):
+    assert call(secured, library, token(keys["ec"], aud=f"{BASE}/cds-services/pa-order-sign/")).status_code == 200
+    def bearer(aud):
+        return {"Authorization": f"Bearer {token(keys['ec'], aud=aud)}"}
+
+    assert secured.get("/cds-services", headers=bearer(f"{BASE}/cds-services")).status_code == 200
+    assert secured.get("/cds-services").status_code == 401
+    item = {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-20T00:00:00Z"}
+    fb = secured.post("/cds-services/pa-order-sign/feedback", json={"feedback": [item]},
+                      headers=bearer(f"{BASE}/cds-services/pa-order-sign/feedback"))
+    assert fb.status_code == 200
+
+
+@pytest.mark.parametrize("case", ["no-token", "wrong-aud", "wrong-iss", "expired", "future-iat", "none", "hs256",
+                                  "unknown-kid", "no-kid", "jku-not-allowlisted", "wrong-key", "garbage", "no-jti",
+                                  "es256-not-allowed"])
+def test_untrusted_tokens_get_401_with_no_detail(case, secured, keys, library, caplog):
+    ec_key = keys["ec"]
+    tok = {
+        "no-token": None,
+        "wrong-aud": lambda: token(ec_key, aud=f"{BASE}/cds-services/pa-order-select"),
+        "wrong-iss": lambda: token(ec_key, iss="https://evil.example.org"),
+        "expired": lambda: token(ec_key, exp_in=-3600),
+        "future-iat": lambda: token(ec_key, iat=int(time.time()) + 3600),
+        "none": lambda: jwt.encode({"iss": ISS, "aud": f"{BASE}/cds-services/pa-order-sign", "exp": time.time() + 300,
+                                    "iat": time.time(), "jti": "x"}, None, algorithm="none", headers={"kid": "ec-1"}),
+        "hs256": lambda: jwt.encode({"iss": ISS, "aud": f"{BASE}/cds-services/pa-order-sign", "exp": time.time() + 300,
+                                     "iat": time.time(), "jti": "y"}, "secret-secret-secret-secret-32b!",
+                                    algorithm="HS256", headers={"kid": "ec-1"}),
+        "unknown-kid": lambda: token(ec_key, kid="nope"),
+        "no-kid": lambda: jwt.encode({"iss": ISS}, ec_key, algorithm="ES384"),
+        "jku-not-allowlisted": lambda: token(ec_key, headers={"jku": "https://evil.example.org/jwks.json"}),
+        "wrong-key": lambda: token(keys["other"]),
+        "garbage": lambda: "not.a.jwt",
+        "no-jti": lambda: jwt.encode({"iss": ISS, "aud": f"{BASE}/cds-services/pa-order-sign",
+                                      "exp": int(time.time()) + 300, "iat": int(time.time())}, ec_key,
+                                     algorithm="ES384", headers={"kid": "ec-1"}),
+        "es256-not-allowed": lambda: jwt.encode({"iss": ISS, "aud": f"{BASE}/cds-services/pa-order-sign",
+                                                 "exp": int(time.time()) + 300, "iat": int(time.time()), "jti": "z"},
+                                                ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+                                                headers={"kid": "ec-1"}),
+    }[case]
+    raw = tok() if tok else None
+    resp = call(secured, library, raw)
+    assert resp.status_code == 401
+    assert "diagnostics" not in resp.get_data(as_text=True)
+    if raw:
+        assert raw not in caplog.text  # the reason is logged, the token never
+
+
+def test_replayed_jti_is_refused(secured, keys, library):
+    tok = token(keys["ec"])
+    assert call(secured, library, tok).status_code == 200
+    assert call(secured, library, tok).status_code == 401
+
+
+def test_a_24_hour_token_is_accepted(secured, keys, library):
+    assert call(secured, library, token(keys["ec"], exp_in=24 * 3600)).status_code == 200
+
+
+def test_keys_come_from_the_jku_and_an_unknown_kid_refreshes_the_set(secured, keys, library, jku_server):
+    iss = "https://fetching-ehr.example.org"
+    ok = token(keys["ec"], kid="jku-1", iss=iss, headers={"jku": jku_server})
+    assert call(secured, library, ok).status_code == 200
+    # the EHR rotates its key: the new kid is not in the cached set, so the set is fetched again
+    _JwksHandler.body = json.dumps({"keys": [jwk(keys["other"].public_key(), "jku-2", "ES384")]}).encode()
+    before = _JwksHandler.fetches
+    rotated = token(keys["other"], kid="jku-2", iss=iss)
+    assert call(secured, library, rotated).status_code == 200
+    assert _JwksHandler.fetches == before + 1
+
+
+def test_cors_preflight_and_health_need_no_token(secured):
+    pre = secured.open("/cds-services/pa-order-sign", method="OPTIONS",
+                       headers={"Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200 and "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+    assert secured.get("/healthz").status_code == 200
+
+
+def test_open_discovery_is_opt_in(tmp_path, trust):
+    client = make_app(tmp_path, trust, open_discovery=True).test_client()
+    assert client.get("/cds-services").status_code == 200
+    assert client.post("/cds-services/pa-order-sign", json={}).status_code == 401
+
+
+def test_bad_trust_files_stop_start_up(tmp_path):
+    for text, message in [("- iss: x\n", "exactly one of"), ("[]", "list of issuers"),
+                          ("- iss: x\n  jwks_file: missing.json\n", "cannot read JWK Set"),
+                          ("- iss: x\n  jku: https://x/jwks\n  algorithms: [HS256]\n", "asymmetric")]:
+        (tmp_path / "t.yaml").write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            make_app(tmp_path, tmp_path / "t.yaml")
+
+
+def _redis_or_skip():
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis must be reachable under CI at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}; CI runs this test")
+
+
+def test_replay_is_caught_across_workers_through_redis(tmp_path, trust, keys, library):
+    """Two app instances (as two gunicorn workers would be) share the jti store."""
+    _redis_or_skip()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = make_app(tmp_path / "a", trust, replay_store=REDIS_URL).test_client()
+    second = make_app(tmp_path / "b", trust, replay_store=REDIS_URL).test_client()
+    tok = token(keys["ec"])
+    assert call(first, library, tok).status_code == 200
+    assert call(second, library, tok).status_code == 401
+    # with the default in-process store, a second instance would not know the jti
+    alone = make_app(tmp_path / "b", trust).test_client()
+    assert call(alone, library, tok).status_code == 200
+
+
+def test_audit_records_iss_and_jti(tmp_path, trust, keys, library):
+    app = make_app(tmp_path, trust)
+    jti = str(uuid.uuid4())
+    assert call(app.test_client(), library, token(keys["ec"], jti=jti)).status_code == 200
+    rows = app.extensions["pa_store"].query("SELECT jwt_iss, jwt_jti FROM audit")
+    assert rows == [(ISS, jti)]
+
+
+def test_trust_file_path_is_relative_to_the_file(tmp_path, trust):
+    assert Path(trust).parent == tmp_path
