@@ -81,6 +81,8 @@ def call_service(service_id: str) -> Response:
     finally:
         latency = round((time.perf_counter() - started) * 1000, 2)
         outcomes = result.outcomes if result else []
+        for o in outcomes:
+            current_app.extensions["pa_metrics"].outcomes.labels(o["policy"], o["outcome"]).inc()
         logs.event("hook call", service=service_id, hook_instance=hook_instance, status=status,
                    latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
         try:
@@ -108,6 +110,17 @@ def feedback(service_id: str) -> Response:
     return Response(status=200)
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return _json(current_app.extensions["pa_openapi"])
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    m = current_app.extensions["pa_metrics"]
+    return Response(m.render(), mimetype=m.content_type.split(";")[0])
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     return _json({"status": "ok"})
@@ -121,7 +134,7 @@ def readyz() -> Response:
     return _json({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
 
 
-OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics"}
+OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics", "cds.openapi"}
 
 
 def _authenticate() -> Response | None:
@@ -147,8 +160,13 @@ def _authenticate() -> Response | None:
     return None
 
 
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_start_timer)
     app.before_request(_authenticate)
 
     @app.errorhandler(_Http)
@@ -175,6 +193,16 @@ def register(app: Flask) -> None:
         # A bug of ours: logged by class only (never the request), answered without internals.
         logs.event("unexpected error", logging.ERROR, reason=type(exc).__name__, path=request.path)
         return operation_outcome(500, "internal error")
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        m = current_app.extensions["pa_metrics"]
+        # The route pattern (cds.call_service), never the raw path: no unbounded or identifying labels.
+        endpoint = request.endpoint or "unmatched"
+        m.requests.labels(endpoint, str(response.status_code)).inc()
+        if "started" in g:
+            m.latency.labels(endpoint).observe(time.perf_counter() - g.started)
+        return response
 
     @app.after_request
     def _cors(response: Response) -> Response:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import api, fhir_models, logs
+from . import api, fhir_models, logs, openapi
 from .errors import PAAdvisorError
 from .fhir_client import FhirClient
 from .hooks import discovery
+from .metrics import Metrics
 from .policy.loader import load_library
 from .policy.units import check_unit
 from .security import MemoryReplayCache, RedisReplayCache, TrustConfigError, Verifier, load_trust
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     check_unit("mg")  # load the UCUM registry now, not on the first hook call
     fhir_models.warm_up()
     store = Store(settings.store_url)
-    client = FhirClient(settings)
+    metrics = Metrics()
+    client = FhirClient(settings, metrics=metrics)
     app = Flask("cdshooks")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions.update(
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         pa_service=HookService(settings, library, client),
         pa_discovery=discovery(library),
         pa_verifier=verifier,
+        pa_metrics=metrics,
+        pa_openapi=openapi.document(),
     )
     api.register(app)
     return app

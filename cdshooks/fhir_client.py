@@ -18,6 +18,7 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import FhirError
+from .metrics import Metrics
 from .settings import Settings
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -31,8 +32,9 @@ class FetchResult:
 
 
 class FhirClient:
-    def __init__(self, settings: Settings, pool: ThreadPoolExecutor | None = None) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, pool: ThreadPoolExecutor | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.settings, self.metrics = settings, metrics
         self.session = requests.Session()
         # No retry on a read timeout: a slow server will not be faster the second time, and the deadline is short.
         retry = Retry(total=2, connect=2, read=False, status=2, backoff_factor=0.1,
@@ -49,6 +51,18 @@ class FhirClient:
 
     # -- one GET --------------------------------------------------------------------------------------------
     def _get(self, url: str, token: str | None, deadline: float, what: str) -> dict:
+        started = time.perf_counter()
+        error = None
+        try:
+            return self._get_once(url, token, deadline, what)
+        except FhirError as exc:
+            error = exc.reason
+            raise
+        finally:
+            if self.metrics:
+                self.metrics.fhir(what, time.perf_counter() - started, error)
+
+    def _get_once(self, url: str, token: str | None, deadline: float, what: str) -> dict:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FhirError(what, "deadline exceeded")

@@ -15,7 +15,7 @@ import jsonschema
 from .errors import RequestError
 
 _STR = {"type": "string", "minLength": 1}
-_REF_LIST = {"type": "array", "items": _STR}
+_REF_LIST = {"type": "array", "items": _STR, "minItems": 1}
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -81,7 +81,7 @@ class HookService:
     def _orders(self, hook: HookSpec, req: HookRequest) -> list[dict]:
         ctx = req.context
         if hook.hook == "order-dispatch":
-            refs = list(ctx.get("dispatchedOrders") or []) or [ctx["order"]]
+            refs = list(ctx.get("dispatchedOrders") or []) or [ctx.get("order")]
             return self._dispatched(req, [r for r in refs if isinstance(r, str)])
         orders = draft_orders(ctx)
         if hook.hook == "order-select":

@@ -327,3 +327,13 @@ def test_cors_preflight_needs_no_credentials(client):
     allowed = resp.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
     assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+
+
+def test_metrics_count_requests_fhir_reads_and_outcomes_without_phi(client, library):
+    sign(client, library)
+    client.post("/cds-services/pa-order-sign", json=scenario_request("elx-approve", library, prefetch={}))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'pa_requests_total{endpoint="cds.call_service",status="200"} 1.0' in text
+    assert 'pa_requests_total{endpoint="cds.call_service",status="412"} 1.0' in text
+    assert 'pa_outcomes_total{outcome="likely-approved",policy="LA.PHAR.652"} 1.0' in text
+    assert "elx-approve" not in text and "Testpatient" not in text

@@ -1,0 +1,45 @@
+"""Prometheus metrics (prometheus-client), one registry per app. Labels never carry PHI: service ids,
+status codes, resource types, policy ids, outcomes and a small fixed set of failure classes."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+FAILURE_CLASSES = (("timed out", "timeout"), ("deadline", "timeout"), ("not authorized", "unauthorized"),
+                   ("answered 5", "server-error"), ("unreachable", "unreachable"), ("malformed", "malformed"),
+                   ("expected a Bundle", "wrong-type"), ("not a FHIR", "wrong-type"), ("pages", "too-many-pages"),
+                   ("too large", "too-large"), ("too many", "too-large"), ("not found", "not-found"))
+
+
+def failure_class(reason: str) -> str:
+    for needle, label in FAILURE_CLASSES:
+        if needle in reason:
+            return label
+    return "other"
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("pa_requests", "HTTP requests by endpoint and status", ["endpoint", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("pa_request_seconds", "Request latency by endpoint", ["endpoint"],
+                                 registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+        self.fhir_latency = Histogram("pa_fhir_fetch_seconds", "FHIR read latency by resource type", ["resource"],
+                                      registry=self.registry, buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10))
+        self.fhir_failures = Counter("pa_fhir_failures", "FHIR reads that failed, by resource type and class",
+                                     ["resource", "reason"], registry=self.registry)
+        self.outcomes = Counter("pa_outcomes", "PA outcomes by policy", ["policy", "outcome"], registry=self.registry)
+
+    def fhir(self, resource: str, seconds: float, error: str | None) -> None:
+        resource = resource if resource.isalpha() and len(resource) < 40 else "other"
+        self.fhir_latency.labels(resource).observe(seconds)
+        if error:
+            self.fhir_failures.labels(resource, failure_class(error)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
