@@ -49,7 +49,7 @@ def _verifier(settings: Settings) -> Verifier | None:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    logs.setup()
+    logs.setup(settings.log_level)
     verifier = _verifier(settings)
     library = load_library(settings.mappings_dir)  # raises MappingError naming file and path
     check_unit("mg")  # load the UCUM registry now, not on the first hook call

@@ -167,19 +167,13 @@ def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: st
     }
 
 
-def prune(value: Any, *, keep: frozenset[str] = frozenset({"cards"})) -> Any:
-    """Drop null and empty values, as CDS Hooks requires (only `cards: []` may be empty)."""
+EMPTY = (None, "", [], {})
+
+
+def prune(value: Any) -> Any:
+    """Drop null and empty values from what we build, as CDS Hooks requires (a card, never a client's resource)."""
     if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            v = prune(v, keep=frozenset())
-            if v is None or v == "" or v == [] or v == {}:
-                if k in keep:
-                    out[k] = v if v is not None else []
-                continue
-            out[k] = v
-        return out
+        return {k: p for k, v in value.items() if (p := prune(v)) not in EMPTY}
     if isinstance(value, list):
-        items = [prune(v, keep=frozenset()) for v in value]
-        return [v for v in items if v is not None and v != "" and v != [] and v != {}]
+        return [p for v in value if (p := prune(v)) not in EMPTY]
     return value

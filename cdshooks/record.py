@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from .fhirdates import effective, parse_date
-from .policy.codes import codings_of, normalize_code, normalize_system
+from .policy.codes import codings_of, normalize_code, normalize_system, text_of
 
 MEDICATION_TYPES = (
     "MedicationAdministration",
@@ -53,6 +53,9 @@ class Exposure:
     received: bool
     current: bool
     resource: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # Normalised (system, code, display) of every coding, and the lower-cased text: matched many times.
+    keys: tuple[tuple[str, str, str], ...] = ()
+    text: str = ""
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:
@@ -210,6 +213,8 @@ class PatientRecord:
                         status in RECEIVED_STATUS.get(rtype, set()),
                         status in CURRENT_STATUS.get(rtype, set()),
                         res,
+                        _keys(concepts),
+                        " ".join(text_of(c) for c in concepts).lower(),
                     )
                 )
         return tuple(out)
@@ -229,6 +234,17 @@ class PatientRecord:
                         if key in answer:
                             out[questionnaire][str(item.get("linkId"))] = (answer[key], ref_of(qr), qr.get("authored"))
         return out
+
+
+def _keys(concepts: Iterable[Any]) -> tuple[tuple[str, str, str], ...]:
+    out = []
+    for concept in concepts:
+        for coding in codings_of(concept):
+            system, code = normalize_system(coding.get("system")), coding.get("code")
+            if isinstance(code, str) and system:
+                display = coding.get("display") if isinstance(coding.get("display"), str) else code
+                out.append((system, normalize_code(system, code), display))
+    return tuple(out)
 
 
 def _flatten_items(items: list[Any]) -> list[dict]:

@@ -94,6 +94,8 @@ class RecordBuilder:
                 types[spec.key] = rtype
             elif rtype:
                 got.unavailable[rtype] = f"{problem} and no FHIR server was given"
+        if req.fhir_server and self.client:
+            calls.update(self._requester_calls(req, orders, got, deadline))
         self._collect(self.client.many(calls, deadline) if calls else {}, types, got)
         self._check_required(specs, got)
         self._resolve_references(req, orders, got, deadline)
@@ -119,7 +121,7 @@ class RecordBuilder:
     @staticmethod
     def _collect(results: Mapping[str, FetchResult], types: Mapping[str, str | None], got: _Collected) -> None:
         for key, result in results.items():
-            rtype = types.get(key)
+            rtype = types.get(key, "PractitionerRole" if key.startswith("PractitionerRole?") else None)
             got.resources += result.resources
             if rtype and (result.resources or result.error is None):
                 got.retrieved.add(rtype)
@@ -134,8 +136,24 @@ class RecordBuilder:
             reasons = [f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing if t]
             raise DataUnavailable("Required data could not be obtained: " + "; ".join(reasons), missing)  # type: ignore[arg-type]
 
+    def _requester_calls(self, req: HookRequest, orders: list[dict], got: _Collected,
+                         deadline: float) -> dict[str, Callable[[], FetchResult]]:
+        """The orders' prescribers and their roles, read in the first round: the orders are known up front."""
+        have = {ref_of(r) for r in got.resources}
+        user = str(req.context.get("userId") or "")
+        calls: dict[str, Callable[[], FetchResult]] = {}
+        for target in filter(None, (_relative(o.get("requester")) for o in orders)):
+            if target == user and any(s.user for s in self.specs):
+                continue  # the user and userRoles templates read the signing prescriber already
+            if target not in have:
+                calls[target] = self._fetch(req, target, deadline)
+            if target.startswith("Practitioner/") and not _has_role(got.resources, target):
+                query = f"PractitionerRole?practitioner={target.split('/', 1)[1]}"
+                calls[query] = self._fetch(req, query, deadline)
+        return calls
+
     def _resolve_references(self, req: HookRequest, orders: list[dict], got: _Collected, deadline: float) -> None:
-        """Second round: Medications, the orders' requesters and their roles, and payer Organizations."""
+        """Second round, only when needed: referenced Medications, and payer Organizations without a name."""
         if not (req.fhir_server and self.client):
             return
         have = {ref_of(r) for r in got.resources}
@@ -144,18 +162,11 @@ class RecordBuilder:
             if res.get("resourceType") in MEDICATION_TYPES:
                 refs.append(res.get("medicationReference"))
             if res.get("resourceType") == "Coverage":
-                refs += list(res.get("payor") or [])
-        requesters = [o.get("requester") for o in orders]
-        wanted = {t for t in map(_relative, refs + requesters) if t and t not in have}
+                refs += [p for p in res.get("payor") or [] if isinstance(p, dict) and not p.get("display")]
+        wanted = {t for t in map(_relative, refs) if t and t not in have}
         calls: dict[str, Callable[[], FetchResult]] = {t: self._fetch(req, t, deadline) for t in sorted(wanted)}
-        for target in filter(None, map(_relative, requesters)):
-            if target.startswith("Practitioner/") and not _has_role(got.resources, target):
-                query = f"PractitionerRole?practitioner={target.split('/', 1)[1]}"
-                calls[query] = self._fetch(req, query, deadline)
-        for key, result in (self.client.many(calls, deadline) if calls else {}).items():
+        for result in (self.client.many(calls, deadline) if calls else {}).values():
             got.resources += result.resources
-            if key.startswith("PractitionerRole?") and result.error is None:
-                got.retrieved.add("PractitionerRole")
 
 
 PATIENT_FIELDS = ("subject", "patient", "beneficiary")

@@ -47,10 +47,9 @@ class HookService:
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
         if not candidates or not req.wants("coverage-info"):
             return HookResult({"cards": []})
-        for order in candidates:
-            if bad := fhir_models.problems(order):
-                raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(bad)}",
-                                   expression="$.context.draftOrders")
+        if not hook.primary:  # no system action will carry the order back, so validate it here
+            for order in candidates:
+                _check_order(order)
         record = self.builder.build(req, specs_for(hook, self.specs), orders)
         return self._answer(hook, req, record, candidates)
 
@@ -68,14 +67,17 @@ class HookService:
             if hook.primary:
                 assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{req.hook_instance}|{scope.coverage.ref}"))
                 action = cards.coverage_action(ev, scope, assertion, today.isoformat())
-                if not fhir_models.problems(action["resource"]):
-                    actions.append(action)
+                # One validation covers both: the order as received and the resource we send back.
+                if fhir_models.problems(action["resource"]):
+                    _check_order(scope.order)  # the client's order is invalid: 400
+                    raise AssertionError("coverage-information extension is not valid FHIR")  # our bug: 500
+                actions.append(action)
         limit = req.configuration.get("max-cards")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             result.response["cards"] = result.response["cards"][:limit]
+        result.response["cards"] = [cards.prune(c) for c in result.response["cards"]]
         if actions:
-            result.response["systemActions"] = actions
-        result.response = cards.prune(result.response)
+            result.response["systemActions"] = actions  # never pruned: the order goes back exactly as received
         return result
 
     def _orders(self, hook: HookSpec, req: HookRequest) -> list[dict]:
@@ -114,6 +116,12 @@ class HookService:
                 for item in res.resources:
                     found[ref_of(item)] = item
         return [found[r] for r in refs if r in found]
+
+
+def _check_order(order: Mapping[str, Any]) -> None:
+    if bad := fhir_models.problems(order):
+        raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(bad)}",
+                           expression="$.context.draftOrders")
 
 
 def _resources_of(value: Any) -> list[dict]:

@@ -30,7 +30,7 @@ class Settings:
     # Whole-call budget for FHIR reads in one hook call (seconds).
     fhir_deadline: float = 8.0
     fhir_max_pages: int = 20
-    fhir_workers: int = 8
+    fhir_workers: int = 16
     fhir_page_size: int = 200
     # Base URL the EHR calls us at (JWT `aud` is this plus the endpoint path); default: the request's own URL.
     public_url: str = ""
@@ -43,6 +43,7 @@ class Settings:
     # At most one JWK Set refetch per issuer in this many seconds, however many unknown kids arrive.
     jwks_refresh_cooldown: float = 5.0
     audit_retention_days: float = 365.0
+    log_level: str = "INFO"
     # Questionnaire whose QuestionnaireResponse answers attest documentation-only criteria (DTR-style).
     attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
     extra: dict = field(default_factory=dict)
@@ -67,6 +68,7 @@ class Settings:
             "PA_REPLAY_STORE": ("replay_store", str),
             "PA_OPEN_DISCOVERY": ("open_discovery", _env_bool),
             "PA_AUDIT_RETENTION_DAYS": ("audit_retention_days", float),
+            "PA_LOG_LEVEL": ("log_level", str),
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":

@@ -132,8 +132,9 @@ def test_next_links_to_another_server_are_not_followed(faulty, client, library):
         body.update(fhirServer=f"{faulty.url}/ok", fhirAuthorization={"access_token": "tok-x", "token_type": "Bearer"})
         body["prefetch"]["medicationAdministrations"] = {
             **searchset([]), "link": [{"relation": "next", "url": f"{other.url}/ok/steal"}]}
+        del body["prefetch"]["conditions"]  # so the named server is asked for something
         _Handler.hits.clear()
         resp = client.post("/cds-services/pa-order-sign", json=body)
         assert resp.status_code == 200
         assert other.server.server_address[1] not in _Handler.hits
-        assert _Handler.hits  # the named server was asked (for the payer Organization), so the path was live
+        assert _Handler.hits  # the named server was asked (for Conditions), so the path was live

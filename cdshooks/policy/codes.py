@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 SYSTEMS: Mapping[str, str] = {
@@ -106,12 +107,26 @@ class CodeSet:
                 return Match(system, code, display)
         return None
 
+    @cached_property
+    def _names_re(self) -> re.Pattern[str] | None:
+        """All names as one compiled alternation (longest first), matched on word boundaries."""
+        if not self.names:
+            return None
+        names = sorted(set(self.names), key=len, reverse=True)
+        return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+
     def match_text(self, text: str) -> str | None:
-        low = text.lower()
-        for name in self.names:
-            if re.search(rf"\b{re.escape(name)}\b", low):
-                return name
-        return None
+        pattern = self._names_re
+        found = pattern.search(text.lower()) if pattern and text else None
+        return found.group(0) if found else None
+
+    def match_keys(self, keys: Iterable[tuple[str, str, str]], text: str) -> Match | None:
+        """Fast path over pre-normalised (system, code, display) triples and lower-cased text (see Exposure)."""
+        for system, code, display in keys:
+            if (system, code) in self.codes or any(system == s and code.startswith(p) for s, p in self.prefixes):
+                return Match(system, code, display)
+        name = self.match_text(text) if self.names else None
+        return Match("text", name, name, by_text=True) if name else None
 
     def match(self, concepts: Iterable[Any], *, use_text: bool = True) -> Match | None:
         """First match over the codings of several concepts; text names only when no coding matched."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -20,23 +20,29 @@ class Context:
     anchor: date
     drug: CodeSet
     attestation_questionnaire: str
+    # Matches of the record's exposures per value set, computed once per evaluation: several criteria
+    # ask about the same class (e.g. all anti-myeloma therapy).
+    _matches: dict[str, list[tuple[Exposure, str]]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def order_ref(self) -> str:
         return ref_of(self.order)
 
+    def matching(self, codes: CodeSet) -> list[tuple[Exposure, str]]:
+        """Every exposure (given or not) whose drug is in codes, with the code or name that matched."""
+        if codes.id not in self._matches:
+            found = []
+            for exp in self.record.exposures:
+                match = codes.match_keys(exp.keys, exp.text)
+                if match:
+                    found.append((exp, match.display))
+            self._matches[codes.id] = found
+        return self._matches[codes.id]
+
     def received(self, codes: CodeSet, *, before_anchor: bool = True) -> list[tuple[Exposure, str]]:
         """Exposures that were actually given, matching codes, each with the code or name that matched."""
-        out = []
-        for exp in self.record.exposures:
-            if not exp.received:
-                continue
-            if before_anchor and exp.start and exp.start > self.anchor:
-                continue
-            match = codes.match(exp.concepts)
-            if match:
-                out.append((exp, match.display))
-        return out
+        return [(exp, label) for exp, label in self.matching(codes)
+                if exp.received and not (before_anchor and exp.start and exp.start > self.anchor)]
 
     def other_orders(self) -> list[dict]:
         """Draft orders of this hook call other than the one under review."""

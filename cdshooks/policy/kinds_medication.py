@@ -23,11 +23,9 @@ def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Eviden
     for res in ctx.record.of("AllergyIntolerance"):
         if res.get("type") == "intolerance" and (m := codes.match([res.get("code")])):
             out.append(Evidence(ref_of(res), f"documented intolerance to {m.display}", res.get("recordedDate")))
-    for exp in ctx.record.exposures:
-        if not (exp.status_reasons and reasons.match(exp.status_reasons, use_text=False)):
-            continue
-        if m := codes.match(exp.concepts):
-            out.append(_exp_ev(exp, m.display, "stopped for intolerance:"))
+    for exp, label in ctx.matching(codes):
+        if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False):
+            out.append(_exp_ev(exp, label, "stopped for intolerance:"))
     return out
 
 
@@ -69,11 +67,11 @@ def _current_others(ctx: Context, codes: CodeSet) -> list[Evidence]:
         concepts = ctx.record.medication_concepts(order) + (order.get("code"),)
         if (m := codes.match(concepts)) and not ctx.drug.match(concepts):
             out.append(Evidence(ref_of(order), f"also ordered now: {m.display}"))
-    for exp in ctx.record.exposures:
+    for exp, label in ctx.matching(codes):
         if not exp.current or (exp.end and exp.end < ctx.anchor):
             continue
-        if (m := codes.match(exp.concepts)) and not ctx.drug.match(exp.concepts):
-            out.append(_exp_ev(exp, m.display, "current order:"))
+        if not ctx.drug.match_keys(exp.keys, exp.text):
+            out.append(_exp_ev(exp, label, "current order:"))
     return out
 
 
