@@ -129,17 +129,18 @@ def scaling() -> None:
     for n in (100, 1000, 5000, 20000):
         body_obj = request_body(library, padded(n, n // 4, 20))
         text = json.dumps(body_obj)
-        floor = best_of(lambda: json.loads(json.dumps(body_obj)), 3)
+        floor = best_of(lambda body_obj=body_obj: json.loads(json.dumps(body_obj)), 3)
         data = text.encode()
 
-        def call():
+        def call(data=data):
             r = client.post("/cds-services/pa-order-sign", data=data, content_type="application/json")
             assert r.status_code == 200 and r.json["cards"]
 
         hook = best_of(call, 3)
         rows.append((n, hook, floor))
+        target = "  (target <= 3 at 5000)" if n == 5000 else ""
         click.echo(f"{n:6d} obs + {n // 4:5d} meds ({len(data) / 1e6:6.2f} MB): hook {hook * 1000:8.1f} ms   "
-                   f"floor {floor * 1000:8.1f} ms   ratio {hook / floor:5.2f}x" + ("  (target <= 3 at 5000)" if n == 5000 else ""))
+                   f"floor {floor * 1000:8.1f} ms   ratio {hook / floor:5.2f}x{target}")
     (n0, h0, _), (n1, h1, _) = rows[1], rows[-1]
     click.echo(f"growth 1,000 → 20,000: hook x{h1 / h0:.1f} for x{n1 / n0:.0f} the data (linear = x{n1 / n0:.0f})")
 

@@ -39,9 +39,9 @@ def gunicorn(workers: int = 2, env: dict[str, str] | None = None, threads: int =
     try:
         for _ in range(300):
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or workers still booting
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not start")

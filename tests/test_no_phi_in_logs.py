@@ -8,9 +8,9 @@ import json
 import logging
 
 import pytest
+from conftest import FHIR_TOKEN, scenario_request
 
 from cdshooks.logs import JsonFormatter, logger
-from conftest import FHIR_TOKEN, scenario_request
 
 NAME, MRN, TOKEN = "Zebediah", "MRN-ZQ-998877", "tok-SECRET-5150"
 
