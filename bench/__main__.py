@@ -79,7 +79,7 @@ def latency(calls: int, workers: int) -> None:
 def fanout(delay_ms: int) -> None:
     """2. No prefetch: all reads from a real FHIR server behind a delaying proxy; total vs slowest query."""
     from .fhir import delaying_proxy, sekmet_with_fixtures
-    from .records import request_body, resources_of, scenario
+    from .records import scenario
 
     library = _library()
     app = _app()
@@ -111,7 +111,6 @@ def fanout(delay_ms: int) -> None:
                 if q:
                     slowest = max(slowest, best_of(lambda q=q: session.get(f"{proxied}/{q}", headers={
                         "Authorization": f"Bearer {token}"}, timeout=30), 3))
-        del request_body, resources_of
     click.echo(f"injected latency {delay_ms} ms per FHIR request")
     click.echo(f"hook total {total * 1000:.1f} ms; slowest single query {slowest * 1000:.1f} ms; "
                f"ratio {total / slowest:.2f}x (target <= 1.3)")

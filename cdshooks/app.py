@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     library = load_library(settings.mappings_dir)  # raises MappingError naming file and path
     check_unit("mg")  # load the UCUM registry now, not on the first hook call
     fhir_models.warm_up()
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, settings.audit_retention_days)
     metrics = Metrics()
     client = FhirClient(settings, metrics=metrics)
     app = Flask("cdshooks")

@@ -57,17 +57,11 @@ class PrefetchSpec:
 def lab_codes(library: Library) -> list[str]:
     """system|code of every observation code the mappings read, for a narrow Observation template."""
     codes: set[tuple[str, str]] = set()
-
-    def walk(c: Any) -> None:
-        for key in LAB_KINDS.get(c.kind, ()):
-            if key in c.params:
-                codes.update(c.params[key].codes)
-        for child in c.children:
-            walk(child)
-
     for policy in library.policies:
-        for c in policy.criteria_by_id.values():
-            walk(c)
+        for c in policy.criteria_by_id.values():  # every criterion, nested ones included
+            for key in LAB_KINDS.get(c.kind, ()):
+                if key in c.params:
+                    codes.update(c.params[key].codes)
     return sorted(f"{s}|{c}" for s, c in codes if s == SYSTEMS["loinc"])
 
 

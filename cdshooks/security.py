@@ -128,7 +128,7 @@ class Verifier:
             for i in issuers.values() if i.jku
         }
 
-    def _key(self, issuer: Issuer, kid: str, token: str) -> Any:
+    def _key(self, issuer: Issuer, kid: str) -> Any:
         if issuer.jku:
             try:
                 return self._clients[issuer.jku].get_signing_key(kid)  # refetches the set once on an unknown kid
@@ -158,7 +158,7 @@ class Verifier:
             raise AuthError(f"alg {alg} not allowed for this issuer")
         if header.get("jku") is not None and header.get("jku") != issuer.jku:
             raise AuthError("jku not on the allowlist")
-        key = self._key(issuer, kid, token)
+        key = self._key(issuer, kid)
         try:
             claims = jwt.decode(
                 token, key=key, algorithms=[alg], audience=_audiences(audience), issuer=issuer.iss,

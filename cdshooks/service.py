@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -104,8 +105,6 @@ class HookService:
                 raise DataUnavailable("The dispatched orders are not in prefetch and no FHIR server was given", todo)
             return list(found.values())
         if todo:
-            import time
-
             deadline = time.monotonic() + self.settings.fhir_deadline
             client, base, token = self.client, req.fhir_server, req.access_token
             assert client and base

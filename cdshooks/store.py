@@ -42,8 +42,10 @@ class StoreError(Exception):
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, retention_days: float | None = None) -> None:
         self.url = url
+        self.retention_days = retention_days
+        self._last_purge = 0.0
         self.kind = "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -125,6 +127,10 @@ class Store:
                json.dumps(outcomes), latency_ms)
         with self._lock:
             self._run(lambda cur: cur.execute(sql, row))
+        # Retention: drop audit rows past their time, at most once an hour per process.
+        if self.retention_days is not None and time.time() - self._last_purge > 3600:
+            self._last_purge = time.time()
+            self.purge_audit(self.retention_days)
 
     def purge_audit(self, older_than_days: float) -> int:
         cutoff = time.time() - older_than_days * 86400

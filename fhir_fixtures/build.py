@@ -372,6 +372,38 @@ p.lab("42482-0", "Urine M-protein 24h", 0.25, "g/(24.h)", "2026-11-10")
 scenario("ide-urine", "Abecma: measurable disease by 24-h urine M-protein in g/(24.h)", p,
          p.order(ABECMA, ABECMA_DOSE), "likely-approved", criteria={"urine-mprotein": "met"})
 
+p = abecma_base("ide-age", birth="2010-02-02")
+scenario("ide-age", "Abecma: patient is 16", p, p.order(ABECMA, ABECMA_DOSE), "likely-denied",
+         criteria={"age": "not-met"})
+
+p = Patient("ide-wrongdx").coverage("Sunshine Health", "21").prescriber(HEMONC)
+p.condition("icd", "C90.00", "Multiple myeloma not having achieved remission", verification="refuted")
+p.line("L1", "2023-01-01", "2023-12-31", BORTEZOMIB, LENALIDOMIDE).line("L2", "2024-02-01", "2026-08-31",
+                                                                          DARATUMUMAB, POMALIDOMIDE)
+p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-11-01")
+scenario("ide-wrongdx", "Abecma: myeloma diagnosis refuted", p, p.order(ABECMA, ABECMA_DOSE), "likely-denied",
+         criteria={"dx-mm": "not-met", "dx-rrmm": "not-met"})
+
+p = Patient("ide-nospec").coverage("Sunshine Health", "21").prescriber(None)
+p.condition("icd", "C90.02", "Multiple myeloma in relapse")
+p.line("L1", "2023-01-01", "2023-12-31", BORTEZOMIB, LENALIDOMIDE).line("L2", "2024-02-01", "2026-08-31",
+                                                                          DARATUMUMAB, POMALIDOMIDE)
+p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-11-01")
+scenario("ide-nospec", "Abecma: prescriber's specialty not on record", p, p.order(ABECMA, ABECMA_DOSE),
+         "documentation-needed", criteria={"prescriber": "missing"})
+
+p = Patient("ide-stale").coverage("Sunshine Health", "21").prescriber(HEMONC)
+p.condition("icd", "C90.02", "Multiple myeloma in relapse", clinical="relapse")
+p.line("L1", "2023-01-01", "2023-12-31", BORTEZOMIB, LENALIDOMIDE).line("L2", "2024-02-01", "2026-08-31",
+                                                                          DARATUMUMAB, POMALIDOMIDE)
+p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-08-01")
+scenario("ide-stale", "Abecma: last M-protein is older than 30 days", p, p.order(ABECMA, ABECMA_DOSE),
+         "documentation-needed", criteria={"serum-mprotein": "missing"})
+
+p = abecma_base("ide-fewlines").attest(prior_lines=1)
+scenario("ide-fewlines", "Abecma: prescriber attests a single prior line", p, p.order(ABECMA, ABECMA_DOSE),
+         "likely-denied", criteria={"prior-lines": "not-met"})
+
 p = Patient("ide-otherplan").coverage("UnitedHealthcare Community Plan", "21").prescriber(HEMONC)
 p.condition("icd", "C90.02", "Multiple myeloma in relapse")
 scenario("ide-otherplan", "Abecma: non-Centene plan (no card)", p, p.order(ABECMA, ABECMA_DOSE), None)
@@ -485,6 +517,16 @@ scenario("lem-toosoon", "Lemtrada second course only 5 months after the first", 
 p = ms_failures(ms_base("lem-unspecified").condition("icd", "G35.D", "Multiple sclerosis, unspecified"))
 scenario("lem-unspecified", "Lemtrada: MS coded without a subtype", p, p.order(LEMTRADA, LEMTRADA_FIRST),
          "documentation-needed", criteria={"dx-ms": "missing"})
+
+p = ms_base("lem-age", birth="2010-06-02")
+ms_failures(p.condition("icd", "G35.A", "Relapsing-remitting multiple sclerosis"))
+scenario("lem-age", "Lemtrada: patient is 16", p, p.order(LEMTRADA, LEMTRADA_FIRST), "likely-denied",
+         criteria={"age": "not-met"})
+
+p = Patient("lem-nospec", birth="1989-06-02").coverage("Ambetter from Superior HealthPlan", "51").prescriber(None)
+ms_failures(p.condition("icd", "G35.A", "Relapsing-remitting multiple sclerosis"))
+scenario("lem-nospec", "Lemtrada: prescriber's specialty not on record", p, p.order(LEMTRADA, LEMTRADA_FIRST),
+         "documentation-needed", criteria={"prescriber": "missing"})
 
 p = ms_failures(Patient("lem-otherplan", birth="1989-06-02").coverage("Cigna Healthcare", "51").prescriber(NEURO))
 p.condition("icd", "G35.A", "Relapsing-remitting multiple sclerosis")

@@ -75,3 +75,20 @@ def test_order_dispatch_reads_the_dispatched_order_from_the_fhir_server(key, cli
     ev = resp.json["cards"][0]["extension"]["pa-advisor.evaluation"]
     assert ev["outcome"] == SCENARIOS[key]["expected"]["outcome"]
     assert len(resp.json["systemActions"]) == 1
+
+
+def test_a_medication_reference_is_resolved_from_the_fhir_server(client, library, fhir_server):
+    """The draft order names its drug only through Medication/…: the service reads the Medication."""
+    medication = {"resourceType": "Medication", "id": "elx-approve-med",
+                  "code": {"coding": [{"system": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+                                       "code": "J1323"}]}}
+    headers = {"Authorization": f"Bearer {FHIR_TOKEN}", "Content-Type": "application/fhir+json"}
+    assert requests.put(f"{fhir_server}/Medication/elx-approve-med", json=medication, headers=headers,
+                        timeout=10).status_code < 300
+    body = scenario_request("elx-approve", library, fhir_server=fhir_server, token=FHIR_TOKEN)
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/elx-approve-med"}
+    resp = client.post("/cds-services/pa-order-sign", json=body)
+    assert resp.status_code == 200, resp.json
+    assert resp.json["cards"][0]["extension"]["pa-advisor.evaluation"]["outcome"] == "likely-approved"

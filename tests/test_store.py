@@ -56,6 +56,14 @@ def test_audit_round_trip_and_retention(store):
     assert store.query("SELECT COUNT(*) FROM audit WHERE hook_instance = ?", (hook_instance,)) == [(0,)]
 
 
+def test_audit_retention_drops_old_rows_on_write(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}", retention_days=30)
+    store.query("INSERT INTO audit (hook_instance, service_id, received_at, status, orders, outcomes, latency_ms) "
+                "VALUES ('old', 's', 0, 200, '[]', '[]', 1)")
+    store.save_audit(hook_instance="new", service_id="s", status=200, orders=[], outcomes=[], latency_ms=1)
+    assert store.query("SELECT hook_instance FROM audit") == [("new",)]
+
+
 def test_store_ping_and_failure_is_a_store_error(tmp_path):
     good = Store(f"sqlite:///{tmp_path / 'ok.db'}")
     assert good.ping()

@@ -116,9 +116,9 @@ def specialty(c: Criterion, ctx: Context) -> Result:
     Absence never gives not-met: a consultation may exist off the record.
     """
     codes: CodeSet = c.params["codes"]
-    people = [ctx.record.resolve(ctx.order.get("requester"), ctx.order)]
-    people += [ctx.record.resolve(p, ctx.order) for p in ctx.order.get("performer") or []] if isinstance(
-        ctx.order.get("performer"), list) else [ctx.record.resolve(ctx.order.get("performer"), ctx.order)]
+    performer = ctx.order.get("performer")  # a list on some request types, one reference on MedicationRequest
+    refs = [ctx.order.get("requester")] + (performer if isinstance(performer, list) else [performer])
+    people = [ctx.record.resolve(ref, ctx.order) for ref in refs if ref]
     seen = []
     for who in people:
         for role in _roles_of(ctx, who):

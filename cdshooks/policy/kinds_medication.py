@@ -116,14 +116,13 @@ def lines(c: Criterion, ctx: Context) -> Result:
     for exp, label in got:
         if exp.group:
             groups.setdefault(exp.group, []).append((exp, label))
-    ev = tuple(
-        Evidence(items[0][0].ref, f"line {i}: {', '.join(sorted({lab for _, lab in items}))}",
-                 min((e.start for e, _ in items if e.start), default=None) and
-                 min(e.start for e, _ in items if e.start).isoformat())
-        for i, (_, items) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[1][0][0].start)), 1)
-    )
+    ev = []
+    for i, items in enumerate(sorted(groups.values(), key=lambda xs: str(xs[0][0].start)), 1):
+        first = min((e.start for e, _ in items if e.start), default=None)
+        drugs = ", ".join(sorted({label for _, label in items}))
+        ev.append(Evidence(items[0][0].ref, f"line {i}: {drugs}", first.isoformat() if first else None))
     if len(groups) >= need:
-        return Result(Status.MET, ev)
+        return Result(Status.MET, tuple(ev))
     ungrouped = len([1 for e, _ in got if not e.group])
     note = f"{len(groups)} regimen line(s) identifiable in the record, {need} required"
     if ungrouped:
