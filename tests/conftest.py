@@ -14,6 +14,7 @@ from cdshooks.app import create_app
 from cdshooks.ehr import hook_request, prefetch_from_resources
 from cdshooks.hooks import prefetch_specs
 from cdshooks.policy.loader import load_library
+from cdshooks.sandbox import SandboxError, fhir_sandbox, sekmet_executable
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,14 +61,6 @@ def scenario_request(key: str, library, hook: str = "order-sign", **kw: Any) -> 
     return hook_request(hook, s["patientId"], orders, user_id=s["userId"], prefetch=prefetch, **kw)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 FHIR_TOKEN = "integration-s3cret"
 
 
@@ -76,50 +69,13 @@ def fhir_server(tmp_path_factory):
     """A real FHIR R4 server (sekmet-fhir 0.1.1) on loopback, fresh data dir, static bearer token,
     simulator off, with every fixture bundle loaded. Started and stopped by the tests themselves."""
     import os
-    import shutil
-    import subprocess
-    import sys
-    import time
 
-    import requests
-
-    exe = shutil.which("sekmet") or str(Path(sys.executable).with_name("sekmet"))
-    if not Path(exe).exists():
+    if sekmet_executable() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("sekmet-fhir is not installed: pip install -e '.[test]'")
         pytest.skip("sekmet-fhir not installed (pip install -e '.[test]')")
-    workdir = tmp_path_factory.mktemp("fhir")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/fhir"
-    (workdir / "settings.yaml").write_text(
-        f"base_url: {base}\nhost: 127.0.0.1\nport: {port}\ndata_dir: {workdir / 'data'}\n"
-        f"server_auth:\n  types: [bearer]\n  tokens: [{FHIR_TOKEN}]\n"
-        "simulator:\n  enabled: false\nlog_inbound: false\n"
-    )
-    log = open(workdir / "server.log", "wb")
-    proc = subprocess.Popen([exe, "serve", "-c", str(workdir / "settings.yaml")], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=workdir)
     try:
-        for _ in range(150):
-            try:
-                if requests.get(f"{base}/metadata", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"FHIR server exited: {(workdir / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        else:
-            pytest.fail("FHIR server did not start within 15 s")
-        headers = {"Authorization": f"Bearer {FHIR_TOKEN}", "Content-Type": "application/fhir+json"}
-        for path in sorted((FIXTURES / "bundles").glob("*.json")):
-            resp = requests.post(base, data=path.read_bytes(), headers=headers, timeout=60)
-            assert resp.status_code < 300, (path.name, resp.status_code, resp.text[:500])
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with fhir_sandbox(FHIR_TOKEN, workdir=tmp_path_factory.mktemp("fhir")) as base:
+            yield base
+    except SandboxError as exc:
+        pytest.fail(str(exc))

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import FHIR_TOKEN, FIXTURES, SCENARIOS, free_port
+from conftest import FHIR_TOKEN, FIXTURES, SCENARIOS
 from werkzeug.serving import make_server
 
 from cdshooks.app import ConfigError, create_app
 from cdshooks.cli import main
 from cdshooks.errors import MappingError
+from cdshooks.sandbox import free_port
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings
 
 CLI = str(Path(sys.executable).with_name("pa-advisor"))

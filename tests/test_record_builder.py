@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import free_port, scenario_request
+from conftest import scenario_request
 from faulty_fhir import FaultyFhir, _Handler
 
 from cdshooks.ehr import searchset
+from cdshooks.sandbox import free_port
 
 
 @pytest.fixture(scope="module")

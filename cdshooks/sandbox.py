@@ -1,0 +1,84 @@
+"""A local FHIR R4 sandbox for tests, benchmarks and trying the service: sekmet-fhir on loopback, a fresh
+data directory, a static bearer token, the simulator off, optionally loaded with fhir_fixtures/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from .settings import PROJECT_ROOT
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sekmet_executable() -> str | None:
+    exe = shutil.which("sekmet") or str(Path(sys.executable).with_name("sekmet"))
+    return exe if Path(exe).exists() else None
+
+
+def load_fixtures(base: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    paths = sorted((PROJECT_ROOT / "fhir_fixtures" / "bundles").glob("*.json"))
+    with requests.Session() as session:
+        for path in paths:
+            resp = session.post(base, data=path.read_bytes(), headers=headers, timeout=60)
+            if resp.status_code >= 300:
+                raise SandboxError(f"{path.name}: HTTP {resp.status_code}")
+    return len(paths)
+
+
+@contextmanager
+def fhir_sandbox(token: str, *, fixtures: bool = True, workdir: Path | None = None) -> Iterator[str]:
+    """Yields the FHIR base URL; stops the server and removes its data on exit."""
+    exe = sekmet_executable()
+    if exe is None:
+        raise SandboxError("sekmet-fhir is not installed: pip install -e '.[test]'")
+    work = workdir or Path(tempfile.mkdtemp(prefix="pa-fhir-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/fhir"
+    (work / "settings.yaml").write_text(
+        f"base_url: {base}\nhost: 127.0.0.1\nport: {port}\ndata_dir: {work / 'data'}\n"
+        f"server_auth:\n  types: [bearer]\n  tokens: [{token}]\nsimulator:\n  enabled: false\nlog_inbound: false\n")
+    with open(work / "server.log", "wb") as log:
+        proc = subprocess.Popen([exe, "serve", "-c", str(work / "settings.yaml")], cwd=work, stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            for _ in range(150):
+                try:
+                    if requests.get(f"{base}/metadata", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if proc.poll() is not None:
+                    raise SandboxError(f"FHIR server exited: {(work / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+            else:
+                raise SandboxError("FHIR server did not start within 15 s")
+            if fixtures:
+                load_fixtures(base, token)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            if workdir is None:
+                shutil.rmtree(work, ignore_errors=True)
