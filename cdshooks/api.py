@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import logs
 from .errors import DataUnavailable, RequestError, UnknownService
@@ -69,14 +69,20 @@ def call_service(service_id: str) -> Response:
         raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
     service: HookService = current_app.extensions["pa_service"]
     store: Store = current_app.extensions["pa_store"]
-    body = _json_body()
-    hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
-    status, result = 200, None
+    hook_instance, status, result = "", 200, None
     try:
+        body = _json_body()
+        hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
         result = service.call(hook, body)
         return _json(result.response)
-    except (RequestError, DataUnavailable) as exc:
+    except (_Http, RequestError, DataUnavailable) as exc:
         status = exc.status
+        raise
+    except RequestEntityTooLarge:
+        status = 413
+        raise
+    except Exception:
+        status = 500
         raise
     finally:
         latency = round((time.perf_counter() - started) * 1000, 2)

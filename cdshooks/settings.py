@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,6 @@ class Settings:
     log_level: str = "INFO"
     # Questionnaire whose QuestionnaireResponse answers attest documentation-only criteria (DTR-style).
     attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

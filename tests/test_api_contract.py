@@ -306,8 +306,9 @@ def test_feedback_is_validated_stored_and_answered_200(client, app):
 def test_every_hook_call_is_audited_without_phi(client, app, library):
     sign(client, library)
     client.post("/cds-services/pa-order-sign", json=scenario_request("elx-approve", library, prefetch={}))
+    client.post("/cds-services/pa-order-sign", data="{nope", content_type="application/json")
     rows = app.extensions["pa_store"].query("SELECT service_id, status, orders, outcomes FROM audit ORDER BY id")
-    assert [r[1] for r in rows] == [200, 412]
+    assert [r[1] for r in rows] == [200, 412, 400]
     assert json.loads(rows[0][3])[0] == {"order": "MedicationRequest/elx-approve-order", "policy": "LA.PHAR.652",
                                          "outcome": "likely-approved"}
 

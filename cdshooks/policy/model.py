@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .codes import CodeSet
+
 
 class Status(StrEnum):
     MET = "met"
@@ -128,7 +130,7 @@ class Policy:
     payer_label: str
     applies_to: tuple[Applicability, ...]
     drug_name: str
-    drug_codes: Any  # CodeSet; typed loosely to keep model free of codes.py
+    drug_codes: CodeSet
     drug_coding: Mapping[str, str]
     initial: PathwaySpec
     continued: PathwaySpec | None
