@@ -139,3 +139,25 @@ def test_next_links_to_another_server_are_not_followed(faulty, client, library):
         assert resp.status_code == 200
         assert other.server.server_address[1] not in _Handler.hits
         assert _Handler.hits  # the named server was asked (for Conditions), so the path was live
+
+
+def test_bundle_entry_cap_marks_the_type_incomplete(app, library):
+    """A prefetch value larger than PA_MAX_BUNDLE_ENTRIES is cut, and negative criteria on it are not met."""
+    service = app.extensions["pa_service"]
+    service.builder.settings = service.builder.settings.with_(max_bundle_entries=5)
+    body = scenario_request("ide-approve", library)
+    filler = [{"resourceType": "MedicationAdministration", "id": f"f{i}", "status": "completed",
+               "subject": {"reference": "Patient/ide-approve-pt"}, "medicationCodeableConcept": {"text": "saline"},
+               "effectiveDateTime": "2025-01-01"} for i in range(50)]
+    body["prefetch"]["medicationAdministrations"] = searchset(filler)
+    crit = criteria_of(app.test_client().post("/cds-services/pa-order-sign", json=body))
+    assert crit["no-prior-bcma"]["status"] == "missing" and "too many entries" in crit["no-prior-bcma"]["note"]
+
+
+def test_text_echoed_from_the_request_is_clipped_in_the_card(client, library):
+    body = scenario_request("elx-approve", library)
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["medicationCodeableConcept"]["coding"][0]["display"] = "Elrexfio " + "x" * 20000
+    card = client.post("/cds-services/pa-order-sign", json=body).json["cards"][0]
+    assert len(card["summary"]) < 140
+    assert "x" * 100 not in card["detail"] and len(card["detail"]) < 20000
