@@ -130,11 +130,13 @@ class RecordBuilder:
 
     @staticmethod
     def _check_required(specs: tuple[PrefetchSpec, ...], got: _Collected) -> None:
-        missing = [s.resource_type for s in specs if s.required and s.resource_type
-                   and (s.resource_type not in got.retrieved or s.resource_type in got.unavailable)]
+        """Patient and Coverage must have been read; a partial read that returned some of them will do."""
+        have = {r.get("resourceType") for r in got.resources}
+        missing = [t for s in specs if s.required and (t := s.resource_type)
+                   and (t not in got.retrieved or (t in got.unavailable and t not in have))]
         if missing:
-            reasons = [f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing if t]
-            raise DataUnavailable("Required data could not be obtained: " + "; ".join(reasons), missing)  # type: ignore[arg-type]
+            reasons = [f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing]
+            raise DataUnavailable("Required data could not be obtained: " + "; ".join(reasons), missing)
 
     def _requester_calls(self, req: HookRequest, orders: list[dict], got: _Collected,
                          deadline: float) -> dict[str, Callable[[], FetchResult]]:
