@@ -106,6 +106,12 @@ class Patient:
         self.add(obs)
         return self
 
+    def flc(self, kappa: float, lam: float, ratio: float, unit: str, when: str) -> Patient:
+        """One serum free light chain draw: κ, λ and their ratio."""
+        self.lab("36916-5", "Kappa free light chains", kappa, unit, when)
+        self.lab("33944-0", "Lambda free light chains", lam, unit, when)
+        return self.lab("48378-4", "Kappa/Lambda free light chain ratio", ratio, "{ratio}", when)
+
     def status(self, snomed: str, display: str, when: str) -> Patient:
         self.add({"resourceType": "Observation", "id": self._id("obs"), "status": "final",
                   "code": cc("loinc", "97509-4", "Cancer disease progression"), "subject": self.subject,
@@ -292,19 +298,11 @@ mm_four_lines(p).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05").at
 scenario("elx-nospec", "Elrexfio: prescriber's specialty not on record", p, p.order(ELREXFIO, ELREXFIO_DOSE),
          "documentation-needed", criteria={"prescriber": "missing"})
 
-p = mm_four_lines(mm_base("elx-flc-mgl"))
-p.lab("36916-5", "Kappa free light chains", 150, "mg/L", "2026-11-12")
-p.lab("33944-0", "Lambda free light chains", 8, "mg/L", "2026-11-12")
-p.lab("48378-4", "Kappa/Lambda free light chain ratio", 18.75, "{ratio}", "2026-11-12")
-p.attest(regimen_fda_nccn=True)
+p = mm_four_lines(mm_base("elx-flc-mgl")).flc(150, 8, 18.75, "mg/L", "2026-11-12").attest(regimen_fda_nccn=True)
 scenario("elx-flc-mgl", "Elrexfio: measurable disease by FLC reported in mg/L (150 mg/L = 15 mg/dL)", p,
          p.order(ELREXFIO, ELREXFIO_DOSE), "likely-approved", criteria={"flc": "met", "serum-mprotein": "missing"})
 
-p = mm_four_lines(mm_base("elx-flc-mgdl"))
-p.lab("36916-5", "Kappa free light chains", 1.1, "mg/dL", "2026-11-12")
-p.lab("33944-0", "Lambda free light chains", 12.5, "mg/dL", "2026-11-12")
-p.lab("48378-4", "Kappa/Lambda free light chain ratio", 0.088, "{ratio}", "2026-11-12")
-p.attest(regimen_fda_nccn=True)
+p = mm_four_lines(mm_base("elx-flc-mgdl")).flc(1.1, 12.5, 0.088, "mg/dL", "2026-11-12").attest(regimen_fda_nccn=True)
 scenario("elx-flc-mgdl", "Elrexfio: lambda-involved FLC 12.5 mg/dL with low ratio", p,
          p.order(ELREXFIO, ELREXFIO_DOSE), "likely-approved", criteria={"flc": "met"})
 
