@@ -99,15 +99,12 @@ def fanout(delay_ms: int) -> None:
         total = best_of(call, 7)
         import requests
 
-        from cdshooks.hooks import prefetch_specs
-        from cdshooks.record_builder import _substitute
-        from cdshooks.service import HookRequest
+        from cdshooks.hooks import fill_template, prefetch_specs
 
-        req = HookRequest("order-sign", "x", {"patientId": s["patientId"], "userId": s["userId"]}, proxied, token, {})
         slowest = 0.0
         with requests.Session() as session:
             for spec in prefetch_specs(library):
-                q = _substitute(spec.template, req)
+                q = fill_template(spec.template, s["patientId"], s["userId"])
                 if q:
                     slowest = max(slowest, best_of(lambda q=q: session.get(f"{proxied}/{q}", headers={
                         "Authorization": f"Bearer {token}"}, timeout=30), 3))

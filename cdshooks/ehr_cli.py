@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from .ehr import hook_request
+from .hooks import fill_template
 from .policy.codes import SYSTEMS
 
 console = Console()
@@ -47,14 +48,9 @@ def _draft_order(session: requests.Session, fhir: str, token: str | None, patien
 def _resolve_prefetch(session: requests.Session, fhir: str, token: str | None, templates: dict[str, str],
                       patient: str, user: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    practitioner = (user or "").partition("/")[2] if (user or "").startswith("Practitioner/") else ""
-    values = {"{{context.patientId}}": patient, "{{context.userId}}": user or "",
-              "{{userPractitionerId}}": practitioner}
     for key, template in templates.items():
-        query = template
-        for token_name, value in values.items():
-            query = query.replace(token_name, value)
-        if "{{" in query or query.endswith("=") or not query:
+        query = fill_template(template, patient, user)
+        if query is None:
             continue  # a token this request has no value for: leave the key out, as an EHR would
         try:
             out[key] = _get(session, f"{fhir}/{query}", token)

@@ -54,6 +54,22 @@ class PrefetchSpec:
     user: bool = False
 
 
+def fill_template(template: str, patient_id: Any, user_id: Any) -> str | None:
+    """Fill the CDS Hooks 2.0 tokens our templates use; None when a token has no value for this call."""
+    user = str(user_id or "")
+    values = {
+        "{{context.patientId}}": str(patient_id or ""),
+        "{{context.userId}}": user,
+        "{{userPractitionerId}}": user.split("/", 1)[1] if user.startswith("Practitioner/") else "",
+    }
+    for token, value in values.items():
+        if token in template:
+            if not value:
+                return None
+            template = template.replace(token, value)
+    return template
+
+
 def lab_codes(library: Library) -> list[str]:
     """system|code of every observation code the mappings read, for a narrow Observation template."""
     codes: set[tuple[str, str]] = set()

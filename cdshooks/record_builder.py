@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import DataUnavailable
 from .fhir_client import FetchResult, FhirClient, _entries
-from .hooks import PrefetchSpec
+from .hooks import PrefetchSpec, fill_template
 from .protocol import HookRequest
 from .record import MEDICATION_TYPES, PatientRecord, ref_of
 from .settings import Settings
@@ -27,23 +27,6 @@ class _Collected:
     resources: list[dict]
     retrieved: set[str]
     unavailable: dict[str, str]
-
-
-def _substitute(template: str, req: HookRequest) -> str | None:
-    """Fill the 2.0 tokens we use; None when a token has no value in this request."""
-    ctx = req.context
-    user = str(ctx.get("userId") or "")
-    values = {
-        "{{context.patientId}}": str(ctx.get("patientId") or ""),
-        "{{context.userId}}": user,
-        "{{userPractitionerId}}": user.split("/", 1)[1] if user.startswith("Practitioner/") else "",
-    }
-    for token, value in values.items():
-        if token in template:
-            if not value:
-                return None
-            template = template.replace(token, value)
-    return template
 
 
 def _from_prefetch(value: Any) -> tuple[list[dict] | None, Mapping[str, Any] | None, str | None]:
@@ -86,7 +69,7 @@ class RecordBuilder:
                     elif rtype:
                         got.unavailable[rtype] = "prefetch was paged and there is no FHIR server to read the rest"
                 continue
-            query = _substitute(spec.template, req)
+            query = fill_template(spec.template, req.context.get("patientId"), req.context.get("userId"))
             if query is None:
                 continue  # e.g. no userId on order-dispatch: nothing to fetch
             if req.fhir_server and self.client:
