@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 
 from .errors import MappingError
-from .settings import DEFAULT_MAPPINGS, PROJECT_ROOT, Settings
-
-FIXTURES = PROJECT_ROOT / "fhir_fixtures"
+from .settings import DEFAULT_MAPPINGS, Settings
 
 
 @click.group()
@@ -115,18 +112,14 @@ def fixtures() -> None:
 @click.option("--token", default=None, help="bearer token for the FHIR server")
 def fixtures_load(fhir_server: str, token: str | None) -> None:
     """POST every fixture transaction Bundle to a FHIR server."""
-    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    bundles = sorted((FIXTURES / "bundles").glob("*.json"))
-    failed = 0
-    with requests.Session() as session:
-        for path in bundles:
-            resp = session.post(fhir_server.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)
-            ok = resp.status_code < 300
-            failed += not ok
-            click.echo(f"{'ok ' if ok else 'ERR'} {path.stem}: HTTP {resp.status_code}")
-    click.echo(f"loaded {len(bundles) - failed} of {len(bundles)} bundles")
+    from .sandbox import post_fixtures
+
+    total = failed = 0
+    for name, status in post_fixtures(fhir_server, token):
+        total += 1
+        failed += status >= 300
+        click.echo(f"{'ok ' if status < 300 else 'ERR'} {name}: HTTP {status}")
+    click.echo(f"loaded {total - failed} of {total} bundles")
     sys.exit(1 if failed else 0)
 
 

@@ -33,15 +33,24 @@ def sekmet_executable() -> str | None:
     return exe if Path(exe).exists() else None
 
 
-def load_fixtures(base: str, token: str) -> int:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
-    paths = sorted((PROJECT_ROOT / "fhir_fixtures" / "bundles").glob("*.json"))
+def post_fixtures(base: str, token: str | None) -> Iterator[tuple[str, int]]:
+    """POST every fixture transaction Bundle to a FHIR server, yielding (bundle name, HTTP status)."""
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     with requests.Session() as session:
-        for path in paths:
-            resp = session.post(base, data=path.read_bytes(), headers=headers, timeout=60)
-            if resp.status_code >= 300:
-                raise SandboxError(f"{path.name}: HTTP {resp.status_code}")
-    return len(paths)
+        for path in sorted((PROJECT_ROOT / "fhir_fixtures" / "bundles").glob("*.json")):
+            resp = session.post(base.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)
+            yield path.stem, resp.status_code
+
+
+def load_fixtures(base: str, token: str) -> int:
+    loaded = 0
+    for name, status in post_fixtures(base, token):
+        if status >= 300:
+            raise SandboxError(f"{name}: HTTP {status}")
+        loaded += 1
+    return loaded
 
 
 @contextmanager
