@@ -12,8 +12,6 @@ from typing import Any
 
 from .hooks import PrefetchSpec
 
-USER_TYPES = ("Practitioner", "PractitionerRole")
-
 
 def searchset(resources: Iterable[dict]) -> dict:
     items = list(resources)

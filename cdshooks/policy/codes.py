@@ -100,12 +100,11 @@ class CodeSet:
             return None
         code = normalize_code(system, code)
         display = coding.get("display") if isinstance(coding.get("display"), str) else code
-        if (system, code) in self.codes:
-            return Match(system, code, display)
-        for psys, prefix in self.prefixes:
-            if system == psys and code.startswith(prefix):
-                return Match(system, code, display)
-        return None
+        return Match(system, code, display) if self._contains(system, code) else None
+
+    def _contains(self, system: str, code: str) -> bool:
+        """A normalised (system, code) is in the set, exactly or under one of its prefixes."""
+        return (system, code) in self.codes or any(system == s and code.startswith(p) for s, p in self.prefixes)
 
     @cached_property
     def _names_re(self) -> re.Pattern[str] | None:
@@ -123,9 +122,9 @@ class CodeSet:
     def match_keys(self, keys: Iterable[tuple[str, str, str]], text: str) -> Match | None:
         """Fast path over pre-normalised (system, code, display) triples and lower-cased text (see Exposure)."""
         for system, code, display in keys:
-            if (system, code) in self.codes or any(system == s and code.startswith(p) for s, p in self.prefixes):
+            if self._contains(system, code):
                 return Match(system, code, display)
-        name = self.match_text(text) if self.names else None
+        name = self.match_text(text)
         return Match("text", name, name, by_text=True) if name else None
 
     def match(self, concepts: Iterable[Any], *, use_text: bool = True) -> Match | None:
