@@ -113,9 +113,14 @@ class RedisReplayCache:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors = (redis.RedisError,)
 
     def first_use(self, key: str, ttl: int) -> bool:
-        return bool(self._redis.set(f"pa-advisor:jti:{key}", b"1", nx=True, ex=max(1, ttl)))
+        try:
+            return bool(self._redis.set(f"pa-advisor:jti:{key}", b"1", nx=True, ex=max(1, ttl)))
+        except self._errors as exc:
+            # Fail closed: without the shared store a replay cannot be ruled out.
+            raise AuthError(f"replay store unavailable ({type(exc).__name__})") from exc
 
 
 class Verifier:

@@ -231,3 +231,11 @@ def test_audit_records_iss_and_jti(tmp_path, trust, keys, library):
 
 def test_trust_file_path_is_relative_to_the_file(tmp_path, trust):
     assert Path(trust).parent == tmp_path
+
+
+def test_an_unreachable_replay_store_refuses_the_call_instead_of_failing(tmp_path, trust, keys, library):
+    """Redis down: jti freshness cannot be checked, so the call is refused (401, reason logged), never a 500."""
+    from cdshooks.sandbox import free_port
+
+    client = make_app(tmp_path, trust, replay_store=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    assert call(client, library, token(keys["ec"])).status_code == 401
