@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .orders import InScope
-from .policy.model import CriterionResult, Evaluation, Outcome, Status
+from .policy.model import Evaluation, Outcome, Status
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 COVERAGE_INFO_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
-SUMMARY_MAX = 139
+SUMMARY_MAX = 139  # CDS Hooks: a summary of fewer than 140 characters
+DETAIL_MAX = 2000
 # What we echo back from a request is capped, so a hostile order cannot bloat a card.
 ECHO_MAX = 200
-MARK = {Status.MET: "✅ met", Status.NOT_MET: "❌ **not met**", Status.MISSING: "⚠️ missing"}
 
 
 def clip(text: str, limit: int = ECHO_MAX) -> str:
@@ -23,60 +23,88 @@ def clip(text: str, limit: int = ECHO_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summary(ev: Evaluation, payer: str) -> str:
+def _plain(item: str) -> str:
+    """A reason or request without its policy citation, for the summary line; of alternatives, the first."""
+    if item.startswith("one of: "):
+        return _plain(item.removeprefix("one of: ").split("; or ")[0]) + " (or an alternative)"
+    head, sep, rest = item.partition(": ")
+    return rest if sep and " " not in head else item
+
+
+def summary(ev: Evaluation) -> str:
+    """Outcome first, then the decisive reason or the next step (≤ 140 characters)."""
     drug = ev.policy.drug_name
-    if ev.outcome is Outcome.LIKELY_APPROVED:
-        tail = "likely approved as documented"
+    if ev.not_covered:
+        text = f"{drug}: not covered for this use — {_plain(ev.denial_reasons[0])}"
+    elif ev.outcome is Outcome.LIKELY_APPROVED:
+        text = f"{drug} PA likely approved: the record meets every {ev.policy.id} criterion"
     elif ev.outcome is Outcome.DOCUMENTATION_NEEDED:
         n = len(ev.missing_documentation)
-        tail = f"likely approved once {n} item{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} documented"
+        text = f"{drug} PA: document {n} item{'s' if n != 1 else ''} first — {_plain(ev.missing_documentation[0])}"
     else:
-        n = len(ev.denial_reasons)
-        tail = f"likely denied, {n} criterion not met" if n == 1 else f"likely denied, {n} criteria not met"
-    room = SUMMARY_MAX - len(f"{drug} PA, : {tail}")
-    return f"{drug} PA, {clip(payer, max(room, 10))}: {tail}"[:SUMMARY_MAX]
+        text = f"{drug} PA likely denied — {_plain(ev.denial_reasons[0])}"
+    return clip(text, SUMMARY_MAX)
 
 
-def _evidence_line(r: CriterionResult) -> str:
-    parts = [f"{e.reference}: {clip(e.text)}" + (f" ({e.date})" if e.date else "") for e in r.evidence[:4]]
-    if r.note:
-        parts.append(clip(r.note))
-    return "; ".join(parts)
+def _met_line(ev: Evaluation) -> str:
+    leaves = [r for r in ev.root.walk()[1:] if not r.children and r.criterion.kind != "same_as"]
+    # A policy item counts as met only when none of its criteria failed or is still open.
+    open_items = {r.criterion.source for r in leaves if r.status is not Status.MET}
+    met = sorted({r.criterion.source for r in leaves if r.status is Status.MET and r.criterion.source} - open_items,
+                 key=lambda s: [p.zfill(4) for p in s.replace("-", ".").split(".")])
+    return f"**Met:** {', '.join(met)}" if met else ""
+
+
+def _steps(ev: Evaluation, payer: str) -> list[str]:
+    steps = []
+    if ev.not_covered:
+        steps.append(f"Do not submit under {ev.policy.id}: the policy lists this use as not covered.")
+    for referral in ev.referrals:
+        steps.append(clip(referral, 300))
+    if ev.outcome is Outcome.DOCUMENTATION_NEEDED:
+        steps += [f"Document {clip(d, 300)}" for d in ev.missing_documentation]
+        steps.append(f"Then submit the PA request to {payer} with the documentation.")
+    elif ev.outcome is Outcome.LIKELY_DENIED and not ev.not_covered and not ev.referrals:
+        steps.append("Review the reasons below: as the record stands the request does not meet the policy.")
+    elif ev.outcome is Outcome.LIKELY_APPROVED:
+        steps.append(f"Submit the PA request to {payer}; the record supports every criterion.")
+    return steps
 
 
 def detail(ev: Evaluation, scope: InScope) -> str:
-    lines: list[str] = []
-    if ev.missing_documentation:
-        lines.append("**To document before submitting the PA request:**")
-        lines += [f"- {clip(d, 400)}" for d in ev.missing_documentation]
-    if ev.denial_reasons:
-        lines.append("**Criteria the record shows as not met:**")
-        lines += [f"- {clip(d, 400)}" for d in ev.denial_reasons]
-    if ev.ambiguities:
-        lines.append("**Policy text is ambiguous here (reviewer judgment):**")
-        lines += [f"- {clip(a, 400)}" for a in ev.ambiguities]
-    order = clip(scope.drug_match.display, 80)
-    lines.append("")
-    lines.append(f"**{ev.policy.id} — {ev.pathway.value} criteria** for {ev.order_ref} ({order}), "
-                 f"evaluated on {ev.anchor}:")
-    for r in ev.root.walk()[1:]:
-        c = r.criterion
-        indent = "  " * max(r.depth, 0)
-        label = f"{c.source} " if c.source else ""
-        evidence = _evidence_line(r)
-        tail = f" — {evidence}" if evidence else ""
-        lines.append(f"{indent}- {MARK[r.status]} — {label}{clip(c.text, 300)}{tail}")
-    lines.append("")
-    lines.append(f"**Expected approval duration:** {ev.approval_duration}")
-    if ev.policy.dose_limits_text:
-        lines.append(f"**Dose limits:** {ev.policy.dose_limits_text}")
-    for note in ev.notes:
-        lines.append(f"_{clip(note, 300)}_")
-    if scope.drug_match.by_text:
-        lines.append("_The ordered drug was recognised by name only; check the order's coding._")
+    """Numbered next steps, the decisive reasons, one line of what is met, notices; ≤ 2,000 characters.
+    The whole checklist stays in the evaluation extension (and `pa-advisor explain`)."""
     payer = clip(scope.coverage.payer_name, 80)
-    lines.append(f"_Source: {ev.policy.source_document}. Coverage: {scope.coverage.ref} ({payer})._")
-    return "\n".join(lines)
+    blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(_steps(ev, payer), 1))]
+    if ev.denial_reasons:
+        blocks += ["**Why**", "\n".join(f"- {clip(d, 300)}" for d in ev.denial_reasons)]
+    if ev.ambiguities:
+        blocks += ["**Policy text is ambiguous here (reviewer judgment)**",
+                   "\n".join(f"- {clip(a, 300)}" for a in ev.ambiguities)]
+    tail = [line for line in [_met_line(ev)] if line]
+    tail += [f"_{clip(n, 240)}_" for n in ev.policy.notices]
+    if scope.drug_match.by_text:
+        tail.append("_The ordered drug was recognised by name only; check the order's coding._")
+    # CRD dev-24: a card about some of the orders names them in human terms (the reference is in the extension).
+    tail.append(f"Order: {clip(scope.drug_match.display, 80)}, signed {ev.anchor}. "
+                f"Approval if granted: {ev.approval_duration}. {ev.pathway.value.title()} criteria of "
+                f"{ev.policy.source_document}.")
+    blocks += tail
+    return _fit("\n\n".join(blocks))
+
+
+def _fit(text: str) -> str:
+    """Keep whole lines under DETAIL_MAX: long lists are cut, with a pointer to the full checklist."""
+    if len(text) <= DETAIL_MAX:
+        return text
+    note = "\n\n_(shortened: the full checklist is in the card's pa-advisor.evaluation extension)_"
+    lines, size = [], len(note)
+    for line in text.split("\n"):
+        if size + len(line) + 1 > DETAIL_MAX:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines).rstrip() + note
 
 
 def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
@@ -107,6 +135,10 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
         out["denialReasons"] = list(ev.denial_reasons)
     if ev.ambiguities:
         out["ambiguities"] = list(ev.ambiguities)
+    if ev.not_covered:
+        out["notCovered"] = True
+    if ev.referrals:
+        out["referrals"] = list(ev.referrals)
     return out
 
 
@@ -114,7 +146,7 @@ def pa_card(ev: Evaluation, scope: InScope) -> dict[str, Any]:
     payer = scope.coverage.payer_name
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": summary(ev, payer),
+        "summary": summary(ev),
         "detail": detail(ev, scope),
         "indicator": "info" if ev.outcome is Outcome.LIKELY_APPROVED else "warning",
         "source": {
@@ -134,19 +166,22 @@ def pa_card(ev: Evaluation, scope: InScope) -> dict[str, Any]:
 
 def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, today: str) -> dict[str, Any]:
     """The coverage-information extension, inside the subset valid in both CRD 2.0.1 and 2.2.1."""
-    reason = {
-        Outcome.LIKELY_APPROVED: "Prior authorization required; the record meets the policy criteria.",
-        Outcome.DOCUMENTATION_NEEDED: "Prior authorization required; clinical documentation is still missing.",
-        Outcome.LIKELY_DENIED: "Prior authorization required; the record shows policy criteria not met.",
-    }[ev.outcome]
+    coverage = [{"url": "coverage", "valueReference": {"reference": scope.coverage.ref}}]
+    if ev.not_covered:
+        # CRD: not-covered carries no pa-needed (and so no withpa documentation purpose).
+        reason = "Not covered: the policy lists this use as not covered."
+        coverage += [{"url": "covered", "valueCode": "not-covered"}]
+    else:
+        reason = {
+            Outcome.LIKELY_APPROVED: "Prior authorization required; the record meets the policy criteria.",
+            Outcome.DOCUMENTATION_NEEDED: "Prior authorization required; clinical documentation is still missing.",
+            Outcome.LIKELY_DENIED: "Prior authorization required; the record shows policy criteria not met.",
+        }[ev.outcome]
+        coverage += [{"url": "covered", "valueCode": "covered"}, {"url": "pa-needed", "valueCode": "auth-needed"},
+                     {"url": "doc-needed", "valueCode": "clinical"}, {"url": "doc-purpose", "valueCode": "withpa"}]
     return {
         "url": COVERAGE_INFO_URL,
-        "extension": [
-            {"url": "coverage", "valueReference": {"reference": scope.coverage.ref}},
-            {"url": "covered", "valueCode": "covered"},
-            {"url": "pa-needed", "valueCode": "auth-needed"},
-            {"url": "doc-needed", "valueCode": "clinical"},
-            {"url": "doc-purpose", "valueCode": "withpa"},
+        "extension": coverage + [
             {"url": "reason", "valueCodeableConcept": {"text": f"{ev.policy.id}: {reason}"}},
             {"url": "date", "valueDate": today},
             {"url": "coverage-assertion-id", "valueString": assertion_id},

@@ -54,8 +54,9 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
         return 1
     anchor = on or parse_date(order.get("authoredOn")) or date.today()
     for policy, match in policies:
-        coverage = match_coverage(policy, record)
-        ctx = Context(record, order, anchor, policy.drug_codes, Settings().attestation_questionnaire)
+        coverage = match_coverage(policy, record, anchor)
+        ctx = Context(record, order, anchor, policy.ordered_drug, Settings().attestation_questionnaire,
+                      coverage.line_of_business if coverage else None)
         ev = evaluate(policy, ctx)
         payer = coverage.payer_name if coverage else "no matching Coverage: the policy would not apply"
         console.print(f"[bold]{policy.id}[/bold] {policy.title} — {payer}")

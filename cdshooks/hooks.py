@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .policy.codes import SYSTEMS
+from .policy.kinds_dose import body_codes
 from .policy.loader import Library
 from .protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
 
 CRD_VERSIONS = ["2.2"]
 LAB_KINDS = {"lab": ("codes",), "flc": ("kappa", "lambda", "ratio"), "disease_status": ("codes",),
-             "progression_window": ("codes",)}
+             "progression_window": ("codes",), "lines": ("status_codes",)}
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def lab_codes(library: Library) -> list[str]:
             for key in LAB_KINDS.get(c.kind, ()):
                 if key in c.params:
                     codes.update(c.params[key].codes)
+            if c.kind == "dose":
+                codes.update(body_codes(c))
     return sorted(f"{s}|{c}" for s, c in codes if s == SYSTEMS["loinc"])
 
 

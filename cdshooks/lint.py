@@ -40,7 +40,7 @@ def _check_codes(path: Path, data: dict, problems: list[str], notes: list[str]) 
     import simple_icd_10_cm as icd
 
     for vs_id, body in (data.get("valuesets") or {}).items():
-        for i, (alias, code, display, tag) in enumerate(body.get("codes", [])):
+        for i, (alias, code, display, tag, *_why) in enumerate(body.get("codes", [])):
             where = f"{path}: $.valuesets.{vs_id}.codes[{i}]"
             code = str(code)
             if alias == "icd10cm":
@@ -52,7 +52,7 @@ def _check_codes(path: Path, data: dict, problems: list[str], notes: list[str]) 
                 problems.append(f"{where}: {code} fails the LOINC check digit")
             if tag == "U":
                 notes.append(f"{where}: {code} ({display}) is unverified [U]; review before production")
-        for i, (alias, prefix) in enumerate(body.get("prefixes", [])):
+        for i, (alias, prefix, *_why) in enumerate(body.get("prefixes", [])):
             if alias == "icd10cm" and not icd.is_valid_item(str(prefix)):
                 problems.append(f"{path}: $.valuesets.{vs_id}.prefixes[{i}]: {prefix} is not an ICD-10-CM category")
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from .fhirdates import parse_date, period_bounds
 from .policy.codes import SYSTEMS, Match, codings_of, normalize_code, normalize_system, text_of
 from .policy.loader import Library
 from .policy.model import Applicability, Policy
@@ -58,8 +60,14 @@ def order_concepts(order: Mapping[str, Any], record: PatientRecord) -> tuple[Any
 
 
 def governing_policies(library: Library, concepts: Iterable[Any]) -> list[tuple[Policy, Match]]:
-    """Policies whose drug codes match a coding of the order; by drug name only if no code matched."""
+    """Policies whose drug codes match a coding of the order; by drug name only if no code matched. A product
+    the policy excludes (e.g. Campath for the Lemtrada policy) never routes to it."""
     concepts = list(concepts)
+    found = _governing(library, concepts)
+    return [(p, m) for p, m in found if not p.excluded_codes.match(concepts)]
+
+
+def _governing(library: Library, concepts: list[Any]) -> list[tuple[Policy, Match]]:
     found: dict[str, tuple[Policy, Match]] = {}
     for concept in concepts:
         for coding in codings_of(concept):
@@ -73,10 +81,21 @@ def governing_policies(library: Library, concepts: Iterable[Any]) -> list[tuple[
     if found:
         return list(found.values())
     for policy in library.policies:
-        match = policy.drug_codes.match(concepts)
+        match = policy.drug_codes.match(concepts) or policy.ambiguous_codes.match(concepts)
         if match:
             found.setdefault(policy.id, (policy, match))
     return list(found.values())
+
+
+def _indication_shown(policy: Policy, order: Mapping[str, Any], record: PatientRecord) -> bool:
+    """For an order matched only by a shared ingredient or name: its reason, or else the record, shows the
+    policy's indication (an alemtuzumab order for CLL is Campath, not Lemtrada)."""
+    reasons = [r for r in order.get("reasonCode") or [] if isinstance(r, dict)]
+    reasons += [res.get("code") for ref in order.get("reasonReference") or []
+                if (res := record.resolve(ref, order)) and res.get("resourceType") == "Condition"]
+    if reasons:
+        return bool(policy.indication.match(reasons, use_text=False))
+    return any(policy.indication.match([c.get("code")], use_text=False) for c in record.of("Condition"))
 
 
 def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[list[str], list[str]]:
@@ -126,10 +145,25 @@ def _payer_matches(app: Applicability, names: list[str], identifiers: list[str])
     return None
 
 
-def match_coverage(policy: Policy, record: PatientRecord) -> CoverageMatch | None:
-    """The patient's active Coverage whose payer and line of business the policy applies to."""
-    for coverage in record.of("Coverage"):
-        if coverage.get("status") not in (None, "active"):
+def in_force(coverage: Mapping[str, Any], on: date) -> bool:
+    """Active, and the order date falls inside Coverage.period (an open end is open)."""
+    if coverage.get("status") != "active":
+        return False
+    start, end = period_bounds(coverage.get("period"))
+    return not (start and on < start) and not (end and on > end)
+
+
+def _rank(coverage: Mapping[str, Any]) -> int:
+    order = coverage.get("order")
+    return order if isinstance(order, int) and not isinstance(order, bool) else 10**6
+
+
+def match_coverage(policy: Policy, record: PatientRecord, on: date) -> CoverageMatch | None:
+    """The patient's Coverage in force on the order date whose payer and line of business the policy applies
+    to; with several, the one first in Coverage.order. A line of business that cannot be read never matches a
+    policy limited to some lines of business."""
+    for coverage in sorted(record.of("Coverage"), key=_rank):
+        if not in_force(coverage, on):
             continue
         names, identifiers = _payor_names(coverage, record)
         lob = line_of_business(coverage)
@@ -137,7 +171,7 @@ def match_coverage(policy: Policy, record: PatientRecord) -> CoverageMatch | Non
             payer_name = _payer_matches(app, names, identifiers)
             if payer_name is None:
                 continue
-            if app.lines_of_business and lob is not None and lob not in app.lines_of_business:
+            if app.lines_of_business and lob not in app.lines_of_business:
                 continue
             return CoverageMatch(coverage, payer_name, lob)
     return None
@@ -154,11 +188,15 @@ def draft_orders(context: Mapping[str, Any]) -> list[dict]:
     return out
 
 
-def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict]) -> list[InScope]:
+def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict], today: date) -> list[InScope]:
     out = []
     for order in orders:
+        on = parse_date(order.get("authoredOn")) or today
         for policy, match in governing_policies(library, order_concepts(order, record)):
-            coverage = match_coverage(policy, record)
+            ambiguous_only = not policy.drug_codes.match(order_concepts(order, record))
+            if ambiguous_only and not _indication_shown(policy, order, record):
+                continue
+            coverage = match_coverage(policy, record, on)
             if coverage:
                 out.append(InScope(order, policy, match, coverage))
                 break

@@ -22,14 +22,16 @@ MEDICATION_TYPES = (
     "MedicationStatement",
     "MedicationDispense",
 )
-# Status values that mean a drug was actually given or taken.
+# Status values that mean a drug was actually given or taken. A MedicationRequest is an intention, never
+# proof of a dose: only an administration, a dispense, a statement or a procedure shows what was received.
 RECEIVED_STATUS = {
-    "MedicationAdministration": {"completed", "in-progress"},
-    "MedicationRequest": {"active", "completed", "stopped", "on-hold"},
-    "MedicationStatement": {"active", "completed", "stopped"},
+    "MedicationAdministration": {"completed"},
+    "MedicationStatement": {"active", "completed"},
     "MedicationDispense": {"completed"},
-    "Procedure": {"completed", "in-progress"},
+    "Procedure": {"completed"},
 }
+# Routes that make a drug local prophylaxis rather than systemic therapy (e.g. intrathecal methotrexate).
+LOCAL_ROUTES = {"72607000", "intrathecal"}
 # Status values that mean a drug is current or planned (for concurrency checks).
 CURRENT_STATUS = {
     "MedicationRequest": {"active", "on-hold", "draft"},
@@ -52,6 +54,8 @@ class Exposure:
     group: str | None
     received: bool
     current: bool
+    # Given or ordered by a route that is not systemic therapy (intrathecal CNS prophylaxis).
+    local_route: bool = False
     resource: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # Normalised (system, code, display) of every coding, and the lower-cased text: matched many times.
     keys: tuple[tuple[str, str, str], ...] = ()
@@ -212,6 +216,7 @@ class PatientRecord:
                         group,
                         status in RECEIVED_STATUS.get(rtype, set()),
                         status in CURRENT_STATUS.get(rtype, set()),
+                        is_local_route(res),
                         res,
                         _keys(concepts),
                         " ".join(text_of(c) for c in concepts).lower(),
@@ -234,6 +239,19 @@ class PatientRecord:
                         if key in answer:
                             out[questionnaire][str(item.get("linkId"))] = (answer[key], ref_of(qr), qr.get("authored"))
         return out
+
+
+def is_local_route(res: Mapping[str, Any]) -> bool:
+    """True when the dosage route says intrathecal (CNS prophylaxis), which is not combination therapy."""
+    routes = [res.get("dosage", {}).get("route")] if isinstance(res.get("dosage"), dict) else []
+    routes += [d.get("route") for d in res.get("dosageInstruction") or [] if isinstance(d, dict)]
+    for route in routes:
+        for coding in codings_of(route):
+            if str(coding.get("code", "")).lower() in LOCAL_ROUTES:
+                return True
+        if "intrathecal" in text_of(route).lower():
+            return True
+    return False
 
 
 def _keys(concepts: Iterable[Any]) -> tuple[tuple[str, str, str], ...]:

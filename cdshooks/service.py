@@ -58,9 +58,10 @@ class HookService:
         result = HookResult({"cards": []})
         actions: list[dict] = []
         today = self.today()
-        for scope in orders_in_scope(self.library, record, orders):
+        for scope in orders_in_scope(self.library, record, orders, today):
             anchor = parse_date(scope.order.get("authoredOn")) or today
-            ctx = Context(record, scope.order, anchor, scope.policy.drug_codes, self.settings.attestation_questionnaire)
+            ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug,
+                          self.settings.attestation_questionnaire, scope.coverage.line_of_business)
             ev = evaluate(scope.policy, ctx)
             result.response["cards"].append(cards.pa_card(ev, scope))
             result.orders.append(ev.order_ref)

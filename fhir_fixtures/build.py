@@ -120,15 +120,18 @@ class Patient:
 
     def given(self, drug: dict, start: str, end: str | None = None, line: str | None = None,
               kind: str = "MedicationAdministration", reason: tuple[str, str] | None = None,
-              status: str | None = None) -> Patient:
-        """A drug actually received: an administration (infused) or a completed/stopped request (oral)."""
+              status: str | None = None, dose: tuple[float, str] | None = None) -> Patient:
+        """A drug actually received (an administration or a medication statement), or a past order (kind
+        MedicationRequest: an intention, with a stop reason when the prescriber recorded one)."""
         res: dict[str, Any] = {"resourceType": kind, "id": self._id("med"), "subject": self.subject,
                                "medicationCodeableConcept": drug}
-        if kind == "MedicationAdministration":
+        if kind in ("MedicationAdministration", "MedicationStatement"):
             res["status"] = status or "completed"
             res["effectivePeriod" if end else "effectiveDateTime"] = {"start": start, "end": end} if end else start
             if reason:
                 res["statusReason"] = [cc("sct", *reason)]
+            if dose:
+                res["dosage"] = {"dose": qty(*dose)}
         else:
             res.update(status=status or ("stopped" if reason else "completed"), intent="order", authoredOn=start,
                        requester={"reference": self.requester},
@@ -141,10 +144,17 @@ class Patient:
         self.add(res)
         return self
 
-    def line(self, name: str, start: str, end: str, *drugs: dict) -> Patient:
-        """One line of therapy: oral drugs as MedicationRequests sharing a groupIdentifier (the regimen)."""
+    def line(self, name: str, start: str, end: str, *drugs: dict, reason: tuple[str, str] | None = None) -> Patient:
+        """One line of therapy as the record holds it: each drug a medication statement over the line's dates
+        (no regimen grouping: lines are counted from dates and drug sets). `name` is for the reader."""
         for drug in drugs:
-            self.given(drug, start, end, line=name, kind="MedicationRequest")
+            self.given(drug, start, end, kind="MedicationStatement", reason=reason)
+        return self
+
+    def vitals(self, weight_kg: float, height_cm: float | None = None, when: str = "2026-11-15") -> Patient:
+        self.lab("29463-7", "Body weight", weight_kg, "kg", when)
+        if height_cm:
+            self.lab("8302-2", "Body height", height_cm, "cm", when)
         return self
 
     def active(self, drug: dict, start: str = "2026-10-01") -> Patient:
@@ -179,6 +189,20 @@ class Patient:
         if dosage:
             res["dosageInstruction"] = dosage
         return res
+
+
+def step(amount: float, unit: str, seq: int, start: str, end: str | None = None, every: float | None = None,
+         per: str = "wk", rate: tuple[float, str] | None = None) -> dict:
+    """One dosage step of a schedule (sequence + boundsPeriod), e.g. a step-up dose."""
+    dr: dict[str, Any] = {"doseQuantity": qty(amount, unit)} if amount else {}
+    if rate:
+        dr["rateQuantity"] = qty(*rate)
+    repeat: dict[str, Any] = {"boundsPeriod": {"start": start, "end": end or start}}
+    if every:
+        repeat.update(frequency=1, period=every, periodUnit=per)
+    else:
+        repeat["count"] = 1
+    return {"sequence": seq, "text": "structured dose", "doseAndRate": [dr], "timing": {"repeat": repeat}}
 
 
 def dosage(amount: float, unit: str, every: float | None = None, per: str = "wk", days: float | None = None,
@@ -247,15 +271,18 @@ def mm_four_lines(p: Patient) -> Patient:
              .line("L4", "2024-11-01", "2026-09-15", IXAZOMIB, LENALIDOMIDE))
 
 
-ELREXFIO_DOSE = dosage(76, "mg", 1, "wk")
+# Label step-up for a first course: 12 mg day 1, 32 mg day 4, 76 mg weekly from day 8.
+ELREXFIO_DOSE = [step(12, "mg", 1, "2026-11-23"), step(32, "mg", 2, "2026-11-26"),
+                 step(76, "mg", 3, "2026-11-30", "2027-05-10", every=1)]
+ELREXFIO_WEEKLY = dosage(76, "mg", 1, "wk")
 
 p = mm_four_lines(mm_base("elx-approve")).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
-p.attest(regimen_fda_nccn=True)
-scenario("elx-approve", "Elrexfio: every criterion documented, label dose", p, p.order(ELREXFIO, ELREXFIO_DOSE),
+scenario("elx-approve", "Elrexfio: every criterion shown by the record, label step-up", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE),
          "likely-approved", criteria={"dx-mm": "met", "prescriber": "met", "age": "met", "rr": "met",
                                       "serum-mprotein": "met", "monotherapy": "met", "prior-lines": "met",
                                       "prior-pi": "met", "prior-imid": "met", "prior-cd38": "met",
-                                      "dose-wk1-24": "met", "regimen-fda-nccn": "met"})
+                                      "dose-wk1-24": "met", "regimen": "met"})
 
 p = mm_four_lines(mm_base("elx-age", birth="2009-12-01")).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
 p.attest(regimen_fda_nccn=True)
@@ -278,7 +305,8 @@ scenario("elx-combo", "Elrexfio ordered together with daratumumab (not monothera
 p = mm_four_lines(mm_base("elx-overdose")).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
 p.attest(regimen_fda_nccn=True)
 scenario("elx-overdose", "Elrexfio 152 mg weekly: over the label limit, literature support still possible", p,
-         p.order(ELREXFIO, dosage(152, "mg", 1, "wk")), "documentation-needed",
+         p.order(ELREXFIO, [step(12, "mg", 1, "2026-11-23"), step(32, "mg", 2, "2026-11-26"),
+                            step(152, "mg", 3, "2026-11-30", "2027-05-10", every=1)]), "documentation-needed",
          criteria={"dose-label": "not-met", "dose-literature": "missing", "dose": "missing"})
 
 p = mm_base("elx-fewlines").line("L1", "2023-01-01", "2024-01-01", BORTEZOMIB, LENALIDOMIDE, DARATUMUMAB)
@@ -307,11 +335,12 @@ scenario("elx-flc-mgdl", "Elrexfio: lambda-involved FLC 12.5 mg/dL with low rati
          p.order(ELREXFIO, ELREXFIO_DOSE), "likely-approved", criteria={"flc": "met"})
 
 p = mm_four_lines(mm_base("elx-continued"))
-for day in ("2026-09-01", "2026-09-04", "2026-09-08", "2026-09-15", "2026-09-22", "2026-10-20", "2026-11-17"):
-    p.given(ELREXFIO, day)
-p.status("268910001", "Patient's condition improved", "2026-11-10").attest(continued_regimen_fda_nccn=True)
+for day, mg in (("2026-09-01", 12), ("2026-09-04", 32), ("2026-09-08", 76), ("2026-09-15", 76), ("2026-09-22", 76),
+                ("2026-10-20", 76), ("2026-11-17", 76)):
+    p.given(ELREXFIO, day, dose=(mg, "mg"))
+p.status("268910001", "Patient's condition improved", "2026-11-10")
 scenario("elx-continued", "Elrexfio: receiving since September and responding (continued therapy)", p,
-         p.order(ELREXFIO, ELREXFIO_DOSE), "likely-approved", pathway="continued",
+         p.order(ELREXFIO, ELREXFIO_WEEKLY), "likely-approved", pathway="continued",
          criteria={"receiving-30-days": "met", "responding": "met", "continued-dose-wk1-24": "met"})
 
 p = mm_four_lines(Patient("elx-otherplan").coverage("Aetna Better Health", "51").prescriber(HEMONC))
@@ -409,25 +438,30 @@ scenario("ide-otherplan", "Abecma: non-Centene plan (no card)", p, p.order(ABECM
 # ---------------------------------------------------------------------------------------------------------------
 # MP-RX-FP-14-23 blinatumomab — MMM Medicare Advantage
 BLIN_DOSE = dosage(0, "ug", rate=(28, "ug/d"))
+# Relapsed/refractory cycle 1: 9 µg/day on days 1-7, then 28 µg/day on days 8-28.
+BLIN_RR_C1 = [step(0, "ug", 1, "2026-11-23", "2026-11-29", rate=(9, "ug/d")),
+              step(0, "ug", 2, "2026-11-30", "2026-12-20", rate=(28, "ug/d"))]
 
 
 def ball_base(key: str, **kw: Any) -> Patient:
     p = Patient(key, **kw).coverage("MMM Healthcare", "111", "MMM Medicare Advantage").prescriber(HEMONC)
+    p.vitals(70, 170)
     return p.condition("icd", "C91.02", "Acute lymphoblastic leukemia, in relapse", clinical="relapse")
 
 
 p = ball_base("blin-approve").attest(cd19_positive=True)
-scenario("blin-approve", "Blincyto: relapsed CD19+ B-ALL, single agent, 28 mcg/day", p, p.order(BLINCYTO, BLIN_DOSE),
+scenario("blin-approve", "Blincyto: relapsed CD19+ B-ALL, single agent, cycle 1 step-up 9 then 28 mcg/day", p,
+         p.order(BLINCYTO, BLIN_RR_C1),
          "likely-approved", criteria={"dx-ball": "met", "single-agent": "met", "rr": "met", "dose-limit": "met",
                                       "label-pathway": "met"})
 
-p = Patient("blin-dlbcl").coverage("MMM Healthcare", "111").prescriber(HEMONC)
+p = Patient("blin-dlbcl").coverage("MMM Healthcare", "111").prescriber(HEMONC).vitals(70, 170)
 p.condition("icd", "C83.38", "Diffuse large B-cell lymphoma, lymph nodes of multiple sites").attest(cd19_positive=True)
 scenario("blin-dlbcl", "Blincyto requested for DLBCL (not covered)", p, p.order(BLINCYTO, BLIN_DOSE), "likely-denied",
          criteria={"not-dlbcl": "not-met"})
 
 p = ball_base("blin-tki").attest(cd19_positive=True).active(DASATINIB)
-scenario("blin-tki", "Blincyto with dasatinib (TKI pathway) for relapsed Ph+ B-ALL", p, p.order(BLINCYTO, BLIN_DOSE),
+scenario("blin-tki", "Blincyto with dasatinib (TKI pathway) for relapsed Ph+ B-ALL", p, p.order(BLINCYTO, BLIN_RR_C1),
          "likely-approved", criteria={"single-agent": "not-met", "with-tki": "met", "tki-pathway": "met"})
 
 p = ball_base("blin-overdose").attest(cd19_positive=True)
@@ -435,16 +469,17 @@ scenario("blin-overdose", "Blincyto 40 mcg/day (above 28 mcg/day)", p,
          p.order(BLINCYTO, dosage(0, "ug", rate=(40, "ug/d"))), "likely-denied", criteria={"dose-limit": "not-met"})
 
 p = ball_base("blin-nocd19")
-scenario("blin-nocd19", "Blincyto: CD19 status not documented", p, p.order(BLINCYTO, BLIN_DOSE),
+scenario("blin-nocd19", "Blincyto: CD19 status not documented", p, p.order(BLINCYTO, BLIN_RR_C1),
          "documentation-needed", criteria={"cd19-positive": "missing", "dx-ball": "missing"})
 
 p = ball_base("blin-cd19neg").attest(cd19_positive=False)
-scenario("blin-cd19neg", "Blincyto: blasts documented CD19-negative", p, p.order(BLINCYTO, BLIN_DOSE), "likely-denied",
+scenario("blin-cd19neg", "Blincyto: blasts documented CD19-negative", p, p.order(BLINCYTO, BLIN_RR_C1), "likely-denied",
          criteria={"cd19-positive": "not-met", "dx-ball": "not-met"})
 
 p = ball_base("blin-continued").attest(cd19_positive=True, no_toxicity=True, duration=True, oncology_note=True,
                                        imaging=True)
-p.given(BLINCYTO, "2026-08-01", "2026-08-28").status("359746009", "Patient's condition stable", "2026-11-01")
+p.given(BLINCYTO, "2026-08-01", "2026-08-28").given(BLINCYTO, "2026-09-12", "2026-10-09")
+p.status("359746009", "Patient's condition stable", "2026-11-01")
 scenario("blin-continued", "Blincyto cycle 3: stable disease, documentation attested", p, p.order(BLINCYTO, BLIN_DOSE),
          "likely-approved", pathway="continued", criteria={"no-progression": "met", "continued-indication": "met"})
 

@@ -106,12 +106,14 @@ def test_coverage_information_action_is_the_whole_draft_order_plus_the_extension
 def test_warning_indicator_for_documentation_needed_and_denied(client, library):
     card = sign(client, library, "elx-stale").json["cards"][0]
     assert card["indicator"] == "warning"
-    assert card["summary"] == "Elrexfio PA, Louisiana Healthcare Connections: likely approved once 1 item is documented"
-    assert card["detail"].startswith("**To document before submitting the PA request:**\n- I.A.5")
-    assert card["extension"]["pa-advisor.evaluation"]["missingDocumentation"][0].startswith("I.A.5")
+    assert card["summary"] == ("Elrexfio PA: document 1 item first — Serum M-protein (SPEP) result from the last 30 "
+                               "days (or an alternative)")
+    assert card["detail"].startswith("**Next steps**\n\n1. Document one of: I.A.5.a.i: Serum M-protein")
+    assert card["extension"]["pa-advisor.evaluation"]["missingDocumentation"][0].startswith("one of: I.A.5.a.i")
     card = sign(client, library, "elx-age").json["cards"][0]
-    assert card["indicator"] == "warning" and "likely denied, 1 criterion not met" in card["summary"]
-    assert card["detail"].startswith("**Criteria the record shows as not met:**\n- I.A.3: Age ≥ 18 years")
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Elrexfio PA likely denied — Age ≥ 18 years — age 16 on 2026-11-20"
+    assert "**Why**\n\n- I.A.3: Age ≥ 18 years — age 16 on 2026-11-20" in card["detail"]
 
 
 def test_uncovered_plan_gets_no_card_and_no_system_action(client, library):

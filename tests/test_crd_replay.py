@@ -48,7 +48,10 @@ def easy_to_miss(request: dict, response: dict) -> None:
         assert "suggestions" not in card or (card["selectionBehavior"] and all(s["uuid"] for s in card["suggestions"]))
         assert card["source"]["label"] and card["source"]["topic"]["system"] and card["source"]["topic"]["code"]  # 3
         assert card["extension"]["davinci-crd.associated-resource"][0]["reference"] in drafts  # 13
-        assert card["extension"]["pa-advisor.evaluation"]["order"] in card["detail"]  # names the order in detail
+        # 13: names the order in detail in human terms (its drug as the order codes it), never by a raw id
+        order = drafts[card["extension"]["davinci-crd.associated-resource"][0]["reference"]]
+        assert f"Order: {order['medicationCodeableConcept']['coding'][0]['display']}" in card["detail"]
+        assert card["extension"]["pa-advisor.evaluation"]["order"] not in card["detail"]
     assert response["systemActions"]  # 4: always on order-sign for in-scope orders
     assertion_ids: dict[str, set[str]] = {}
     for action in response["systemActions"]:

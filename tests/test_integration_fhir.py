@@ -49,11 +49,11 @@ def test_missing_prefetch_keys_are_fetched_and_present_ones_are_not(client, libr
 def test_paged_prefetch_bundle_is_followed_with_the_token(client, library, fhir_server):
     """A prefetch Bundle with a `next` link: the rest is read from the server with the bearer token."""
     headers = {"Authorization": f"Bearer {FHIR_TOKEN}"}
-    first = requests.get(f"{fhir_server}/MedicationRequest?patient=elx-approve-pt&_count=2", headers=headers,
+    first = requests.get(f"{fhir_server}/MedicationStatement?patient=elx-approve-pt&_count=2", headers=headers,
                          timeout=10).json()
     assert any(link["relation"] == "next" for link in first["link"])
     full = scenario_request("elx-approve", library)["prefetch"]
-    full["medicationRequests"] = first
+    full["medicationStatements"] = first  # 2 of 8 statements: the 4 lines are only there after paging
     body = scenario_request("elx-approve", library, prefetch=full, fhir_server=fhir_server, token=FHIR_TOKEN)
     resp = client.post("/cds-services/pa-order-sign", json=body)
     assert resp.status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from cdshooks.orders import line_of_business, match_coverage
@@ -58,12 +60,19 @@ def test_line_of_business(coverage, lob):
     assert line_of_business(coverage) == lob
 
 
-def coverage_record(payer: str, sopt: str | None, status: str = "active") -> PatientRecord:
-    cov = {"resourceType": "Coverage", "id": "c1", "status": status, "payor": [{"display": payer}],
-           "beneficiary": {"reference": "Patient/p1"}}
+ON = date(2026, 11, 20)
+
+
+def coverage(payer: str, sopt: str | None, status: str = "active", cid: str = "c1", **kw) -> dict:
+    cov = {"resourceType": "Coverage", "id": cid, "status": status, "payor": [{"display": payer}],
+           "beneficiary": {"reference": "Patient/p1"}, **kw}
     if sopt:
         cov["type"] = {"coding": [{"system": "https://nahdo.org/sopt", "code": sopt}]}
-    return PatientRecord.from_resources("p1", [cov])
+    return cov
+
+
+def coverage_record(payer: str, sopt: str | None, status: str = "active", **kw) -> PatientRecord:
+    return PatientRecord.from_resources("p1", [coverage(payer, sopt, status, **kw)])
 
 
 def policy(library, pid):
@@ -72,17 +81,52 @@ def policy(library, pid):
 
 def test_coverage_routing_by_payer_and_line_of_business(library):
     lhcc = policy(library, "LA.PHAR.652")
-    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2")).payer_name == \
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2"), ON).payer_name == \
         "Louisiana Healthcare Connections"
-    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "5")) is None  # not Medicaid
-    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2", "cancelled")) is None
-    assert match_coverage(lhcc, coverage_record("Aetna", "2")) is None
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "5"), ON) is None  # not Medicaid
+    assert match_coverage(lhcc, coverage_record("Louisiana Healthcare Connections", "2", "cancelled"), ON) is None
+    assert match_coverage(lhcc, coverage_record("Aetna", "2"), ON) is None
     abecma = policy(library, "CP.PHAR.481")
-    assert match_coverage(abecma, coverage_record("Ambetter from Peach State Health Plan", "51"))
-    assert match_coverage(abecma, coverage_record("Wellcare of Georgia", "111")) is None  # Medicare not listed
+    assert match_coverage(abecma, coverage_record("Ambetter from Peach State Health Plan", "51"), ON)
+    assert match_coverage(abecma, coverage_record("Wellcare of Georgia", "111"), ON) is None  # Medicare not listed
     blin = policy(library, "MP-RX-FP-14-23")
-    assert match_coverage(blin, coverage_record("MMM Multihealth", "21"))  # any line of business
-    assert match_coverage(blin, coverage_record("MMM Healthcare", "21")) is None
+    assert match_coverage(blin, coverage_record("MMM Multihealth", "21"), ON)  # any line of business
+    assert match_coverage(blin, coverage_record("MMM Healthcare", "21"), ON) is None
+
+
+@pytest.mark.parametrize("plan", ["Buckeye Health Plan", "Home State Health", "Arizona Complete Health",
+                                  "Magnolia Health", "Coordinated Care", "Sunshine Health", "Peach State Health Plan",
+                                  "Superior HealthPlan", "Absolute Total Care", "Western Sky Community Care"])
+def test_every_centene_medicaid_plan_gets_the_centene_policies(library, plan):
+    """CP.PHAR.481/243 apply to health plans affiliated with Centene (policy text), on the lines they list."""
+    for pid in ("CP.PHAR.481", "CP.PHAR.243"):
+        assert match_coverage(policy(library, pid), coverage_record(plan, "21"), ON), (pid, plan)
+
+
+def test_a_plan_whose_line_of_business_cannot_be_read_gets_no_card(library):
+    # A WellCare member whose Coverage names no line of business could be Medicare: never a Medicaid card.
+    assert match_coverage(policy(library, "CP.PHAR.481"), coverage_record("WellCare", None), ON) is None
+    assert match_coverage(policy(library, "CP.PHAR.481"), coverage_record("Wellcare Medicare HMO", None), ON) is None
+
+
+def test_the_order_date_must_fall_inside_the_coverage_period(library):
+    abecma = policy(library, "CP.PHAR.481")
+    ended = coverage_record("Sunshine Health", "21", period={"start": "2025-01-01", "end": "2026-06-30"})
+    assert match_coverage(abecma, ended, ON) is None
+    future = coverage_record("Sunshine Health", "21", period={"start": "2027-01-01"})
+    assert match_coverage(abecma, future, ON) is None
+    current = coverage_record("Sunshine Health", "21", period={"start": "2026-01-01", "end": "2026-12-31"})
+    assert match_coverage(abecma, current, ON)
+
+
+def test_with_several_coverages_the_first_in_coverage_order_that_a_policy_names_wins(library):
+    abecma = policy(library, "CP.PHAR.481")
+    record = PatientRecord.from_resources("p1", [
+        coverage("Ambetter from Sunshine Health", "51", cid="second", order=2),
+        coverage("Sunshine Health", "21", cid="first", order=1),
+        coverage("Medicare Part B", "1", cid="zeroth", order=0),  # no policy names it
+    ])
+    assert match_coverage(abecma, record, ON).ref == "Coverage/first"
 
 
 def test_payer_identifier_matches_when_configured():

@@ -92,6 +92,7 @@ class CodeSet:
     prefixes: tuple[tuple[str, str], ...] = ()
     names: tuple[str, ...] = ()
     displays: Mapping[tuple[str, str], str] | None = None
+    title: str = ""
 
     def match_coding(self, coding: Mapping[str, Any]) -> Match | None:
         system = normalize_system(coding.get("system"))
@@ -149,6 +150,7 @@ class CodeSet:
             self.prefixes + other.prefixes,
             self.names + other.names,
             {**(self.displays or {}), **(other.displays or {})},
+            " + ".join(t for t in (self.title, other.title) if t),
         )
 
     def minus(self, other: CodeSet, new_id: str) -> CodeSet:
@@ -158,6 +160,7 @@ class CodeSet:
             tuple(p for p in self.prefixes if p not in other.prefixes),
             tuple(n for n in self.names if n not in other.names),
             self.displays,
+            self.title,
         )
 
 

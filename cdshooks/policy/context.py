@@ -20,6 +20,8 @@ class Context:
     anchor: date
     drug: CodeSet
     attestation_questionnaire: str
+    # medicaid / medicare / commercial / marketplace, from the Coverage that routed the order (None if unknown).
+    line_of_business: str | None = None
     # Matches of the record's exposures per value set, computed once per evaluation: several criteria
     # ask about the same class (e.g. all anti-myeloma therapy).
     _matches: dict[str, list[tuple[Exposure, str]]] = field(default_factory=dict, compare=False, repr=False)
@@ -32,10 +34,12 @@ class Context:
         """Every exposure (given or not) whose drug is in codes, with the code or name that matched."""
         if codes.id not in self._matches:
             found = []
+            displays = codes.displays or {}
             for exp in self.record.exposures:
                 match = codes.match_keys(exp.keys, exp.text)
                 if match:
-                    found.append((exp, match.display))
+                    # The value set's own name for the drug (an ingredient) reads better than a product string.
+                    found.append((exp, displays.get((match.system, match.code), match.display)))
             self._matches[codes.id] = found
         return self._matches[codes.id]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from cdshooks.fhirdates import parse_date
+from cdshooks.record import ref_of
+
 from .context import Context
 from .kinds import KINDS
 from .model import (
@@ -17,6 +20,8 @@ from .model import (
 )
 
 MET, NOT_MET, MISSING = Status.MET, Status.NOT_MET, Status.MISSING
+# Crashes a criterion turns into `missing` in production; the test suite sets this to () so they fail loudly.
+CAUGHT: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)
 OUTCOMES = {MET: Outcome.LIKELY_APPROVED, NOT_MET: Outcome.LIKELY_DENIED, MISSING: Outcome.DOCUMENTATION_NEEDED}
 
 
@@ -51,22 +56,41 @@ class _Run:
             result = self._same_as(c, depth)
         else:
             result = CriterionResult(c, *self._leaf(c), depth=depth)
+        if c.applies_if:
+            result = self._conditional(result, c.applies_if, depth)
         self.done[c.id] = result
         return result
 
     def _leaf(self, c: Criterion) -> tuple[Status, tuple[Evidence, ...], str | None]:
         try:
             r = KINDS[c.kind](c, self.ctx)
-        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+        except CAUGHT as exc:
             # Unreadable data makes a criterion missing with a reason; it never fails the evaluation.
             r = Result(MISSING, (), f"could not evaluate: {type(exc).__name__}")
+        if r.status is MISSING and (answer := self.ctx.attestation(c.id)):
+            # Where the record cannot decide, the prescriber's DTR answer does (e.g. a lab with no standard code).
+            r = answer
         return r.status, r.evidence, r.note
 
+    def _result_of(self, ref: str, depth: int) -> CriterionResult | None:
+        if ref not in self.done and ref in self.policy.criteria_by_id:
+            self.run(self.policy.criteria_by_id[ref], depth)
+        return self.done.get(ref)
+
+    def _conditional(self, r: CriterionResult, ref: str, depth: int) -> CriterionResult:
+        """Apply r only when criterion `ref` holds: not met → does not apply (met); unknown → only met stands."""
+        cond = self._result_of(ref, depth)
+        if cond is None or cond.status is MET or r.status is MET:
+            return r
+        what = cond.criterion.text
+        if cond.status is NOT_MET:
+            return CriterionResult(r.criterion, MET, (), f"does not apply: {what} — not the case", r.children,
+                                   r.depth)
+        return CriterionResult(r.criterion, MISSING, r.evidence,
+                               f"applies only if {what}; {r.note or r.status.value}", r.children, r.depth)
+
     def _same_as(self, c: Criterion, depth: int) -> CriterionResult:
-        ref = c.params["ref"]
-        other = self.done.get(ref)
-        if other is None and ref in self.policy.criteria_by_id:
-            other = self.run(self.policy.criteria_by_id[ref], depth)
+        other = self._result_of(c.params["ref"], depth)
         if other is None:
             return CriterionResult(c, MISSING, (), "not evaluated", (), depth)
         label = other.criterion.source or other.criterion.id
@@ -75,7 +99,8 @@ class _Run:
 
 
 def _missing_docs(r: CriterionResult, out: list[str]) -> None:
-    """What to document: the missing leaves on the paths that still decide the outcome."""
+    """What to document: the missing leaves on the paths that still decide the outcome. Alternatives become one
+    plain "one of" list, however deeply the policy nests them."""
     if r.status is not MISSING or r.criterion.kind == "same_as":
         return
     if not r.children:
@@ -85,14 +110,24 @@ def _missing_docs(r: CriterionResult, out: list[str]) -> None:
         options: list[str] = []
         for child in r.children:
             _missing_docs(child, options)
+        options = list(dict.fromkeys(o.removeprefix("one of: ") for o in options))
         if len(options) == 1:
             out.extend(options)
         elif options:
-            head = f"{r.criterion.source}: " if r.criterion.source else ""
-            out.append(f"{head}one of — " + " | ".join(o.split(": ", 1)[-1] for o in options))
+            out.append("one of: " + "; or ".join(options))
         return
     for child in r.children:
         _missing_docs(child, out)
+
+
+def _any_missing_leaf(r: CriterionResult, out: list[str]) -> None:
+    """Fallback when the tree is missing only through mirrors: every missing leaf, same_as included."""
+    if r.status is not MISSING:
+        return
+    if not r.children:
+        out.append(_request(r))
+    for child in r.children:
+        _any_missing_leaf(child, out)
 
 
 def _request(r: CriterionResult) -> str:
@@ -100,21 +135,57 @@ def _request(r: CriterionResult) -> str:
     return (f"{c.source}: " if c.source else "") + (c.request or c.text)
 
 
-def _denials(r: CriterionResult, out: list[CriterionResult]) -> None:
-    """The not-met leaves that make the outcome a denial (same_as mirrors are not repeated)."""
-    if r.status is not NOT_MET or r.criterion.kind == "same_as":
+def _denials(r: CriterionResult, out: list[CriterionResult], run: _Run) -> None:
+    """The decisive not-met leaves. In a failed `any`, the fewest reasons that defeat every alternative (one
+    CD19-negative result mirrored into four pathways is one reason, not four)."""
+    if r.status is not NOT_MET:
+        return
+    if r.criterion.kind == "same_as":
+        target = run.done.get(r.criterion.params.get("ref", ""))
+        if target is not None:
+            _denials(target, out, run)
         return
     if not r.children or r.criterion.kind == "not":
         out.append(r)
         return
+    if r.criterion.kind in ("any", "at_least"):
+        branches = []
+        for child in r.children:
+            found: list[CriterionResult] = []
+            _denials(child, found, run)
+            branches.append({x.criterion.id: x for x in found})
+        while branches := [b for b in branches if b]:
+            counts: dict[str, int] = {}
+            for b in branches:
+                for cid in b:
+                    counts[cid] = counts.get(cid, 0) + 1
+            best = max(counts, key=lambda cid: counts[cid])  # ties: the first alternative's reason
+            out.append(next(b[best] for b in branches if best in b))
+            branches = [b for b in branches if best not in b]
+        return
     for child in r.children:
-        _denials(child, out)
+        _denials(child, out, run)
+
+
+def _ids(r: CriterionResult) -> set[str]:
+    return {x.criterion.id for x in r.walk()}
 
 
 def _reason(r: CriterionResult) -> str:
     c = r.criterion
     why = r.note or "; ".join(e.text for e in r.evidence[:2]) or "not met"
     return f"{c.source + ': ' if c.source else ''}{c.text} — {why}"
+
+
+def _deceased(ctx: Context) -> CriterionResult | None:
+    """A patient recorded as deceased on or before the order date: never likely approved."""
+    patient = ctx.record.patient or {}
+    when = parse_date(patient.get("deceasedDateTime"))
+    if patient.get("deceasedBoolean") is True or (when and when <= ctx.anchor):
+        text = "recorded as deceased" + (f" on {when.isoformat()}" if when else "")
+        c = Criterion(id="deceased", kind="never", text="Patient is alive", source=None)
+        return CriterionResult(c, NOT_MET, (Evidence(ref_of(patient), text),), "correct the record if this is wrong")
+    return None
 
 
 def evaluate(policy: Policy, ctx: Context) -> Evaluation:
@@ -130,11 +201,20 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
         children=(spec.criteria,) + policy.not_authorized, where=policy.file,
     )
     root = run.run(root_c, -1)
+    if dead := _deceased(ctx):
+        root = CriterionResult(root.criterion, NOT_MET, (), None, (dead, *root.children), root.depth)
     docs: list[str] = []
     denials: list[CriterionResult] = []
     _missing_docs(root, docs)
-    _denials(root, denials)
-    deciding = [r for r in root.walk() if r.status is root.status and r.criterion.ambiguity]
+    if root.status is MISSING and not docs:
+        _any_missing_leaf(root, docs)
+    _denials(root, denials, run)
+    decisive = {d.criterion.id for d in denials}
+    # An ambiguity is shown when its criterion decides the outcome: on a denial, only on the decisive path.
+    deciding = [r for r in root.walk() if r.status is root.status and r.criterion.ambiguity
+                and (root.status is not NOT_MET or _ids(r) & decisive)]
+    failed = [r for r in run.done.values() if r.status is NOT_MET]
+    not_covered = root.status is NOT_MET and any(r.criterion.not_covered for r in failed)
     return Evaluation(
         policy=policy,
         order_ref=ctx.order_ref,
@@ -145,8 +225,12 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
         missing_documentation=tuple(dict.fromkeys(docs)),
         denial_reasons=tuple(dict.fromkeys(_reason(r) for r in denials)),
         ambiguities=tuple(dict.fromkeys(f"{r.criterion.source}: {r.criterion.ambiguity}" for r in deciding)),
-        approval_duration=spec.approval_duration,
+        approval_duration=spec.duration_for(ctx.line_of_business),
         coverage_ref=None,
         anchor=ctx.anchor.isoformat(),
         notes=tuple(notes),
+        not_covered=not_covered,
+        # A use the policy excludes outright is not referred elsewhere.
+        referrals=() if not_covered else tuple(dict.fromkeys(r.criterion.referral for r in failed
+                                                              if r.criterion.referral)),
     )

@@ -68,7 +68,11 @@ def diagnosis(c: Criterion, ctx: Context) -> Result:
 
 
 def no_diagnosis(c: Criterion, ctx: Context) -> Result:
-    """None of the codes, in any clinical status (history counts); met only on Condition data actually read."""
+    """None of the codes, in any clinical status (history counts); met only on Condition data actually read.
+
+    `ask_codes` are conditions the policy's own judgement ("clinically relevant") decides: the prescriber is
+    asked, never silently approved or denied.
+    """
     if note := unavailable_note(ctx.record, "Condition"):
         return missing(note)
     found, _ = _conditions(ctx, c.params["codes"])
@@ -79,6 +83,10 @@ def no_diagnosis(c: Criterion, ctx: Context) -> Result:
             ev += tuple(_condition_evidence(r, lab) for r, lab in conflict)
             return missing("the record codes conflicting diagnoses; a reviewer must decide", ev)
         return Result(Status.NOT_MET, ev)
+    ask, _ = _conditions(ctx, c.params.get("ask_codes", EMPTY))
+    if ask:
+        ev = tuple(_condition_evidence(r, lab) for r, lab in ask)
+        return missing("confirm whether this history is clinically relevant under the policy", ev)
     n = len(ctx.record.of("Condition"))
     return Result(Status.MET, (Evidence("Condition", f"none of {n} recorded conditions matches"),))
 

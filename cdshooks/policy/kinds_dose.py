@@ -1,20 +1,30 @@
-"""The dose kind: the order's structured dosage against the policy's limits for the current phase.
+"""Dose kinds: the order's structured dosage against the policy's limits for the current phase of therapy.
 
-A phase is chosen by week of therapy (weeks since the first dose of the ordered drug) or by course
-(first course when the drug was never given before). Limits per phase: `max_dose` per administration,
-`max_daily` amount per day, `min_interval_days` between repeated doses, `max_days` of dosing per course.
+A phase is chosen by week of therapy (weeks since the first dose given) or by course/cycle (first when the drug
+was never given). Limits per phase: `max_dose` per administration, `max_daily` amount per day (an amount given
+over a duration is a rate: a 112 µg bag over 96 h is 28 µg/day), `min_interval_days`, `max_days` of dosing,
+`max_count` administrations per order, `step_up` limits for the first doses of a first course, and for
+patients under `weight_below_kg` a body-surface limit `max_daily_per_m2` (never above the fixed `max_daily`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from cdshooks.fhirdates import effective, parse_date
+
+from .codes import SYSTEMS
 from .context import Context, missing
 from .model import Criterion, Evidence, Quantity, Result, Status
 from .units import UnitError, convert, quantity_of
 
 DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}
+LOINC = SYSTEMS["loinc"]
+WEIGHT, HEIGHT = (LOINC, "29463-7"), (LOINC, "8302-2")
+BODY_LOOKBACK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -22,11 +32,19 @@ class Dose:
     amount: Quantity | None
     rate: Quantity | None  # amount per time, e.g. ug/d
     interval_days: float | None  # between administrations; None for a single administration
-    per_day: float  # administrations per day
     days: float | None  # course length in days, when stated
+    count: int | None  # administrations, when stated
+    start: date | None  # first day of this dosage step (boundsPeriod.start), for ordering steps
+    sequence: int
 
 
-def _dose_of(dosage: dict[str, Any]) -> Dose:
+def _days(value: Any, unit: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and unit in DAYS and value > 0:
+        return value * DAYS[unit]
+    return None
+
+
+def _dose_of(dosage: dict[str, Any], index: int) -> Dose:
     amount = rate = None
     for dr in dosage.get("doseAndRate") or []:
         amount = amount or quantity_of(dr.get("doseQuantity")) or quantity_of((dr.get("doseRange") or {}).get("high"))
@@ -38,102 +56,230 @@ def _dose_of(dosage: dict[str, Any]) -> Dose:
                 rate = Quantity(num.value / den.value, f"{num.unit}/{den.unit}")
     repeat = (dosage.get("timing") or {}).get("repeat") or {}
     freq = repeat.get("frequency") or 1
-    period, unit = repeat.get("period"), repeat.get("periodUnit")
-    interval = per_day = None
-    if isinstance(period, int | float) and unit in DAYS and period > 0:
-        interval = period * DAYS[unit] / freq
-        per_day = 1 / interval if interval else None
-    count = repeat.get("count")
+    period = _days(repeat.get("period"), repeat.get("periodUnit"))
+    duration = _days(repeat.get("duration"), repeat.get("durationUnit"))
+    # Between doses: the period over the frequency; an infusion with only a duration runs back to back.
+    interval = period / freq if period else duration
+    count = repeat.get("count") if isinstance(repeat.get("count"), int) else None
     days = None
-    bounds = repeat.get("boundsDuration")
-    if isinstance(bounds, dict) and isinstance(bounds.get("value"), int | float):
-        days = bounds["value"] * DAYS.get(bounds.get("code") or bounds.get("unit") or "d", 1)
-    elif isinstance(count, int) and interval:
+    bounds, period_bounds = repeat.get("boundsDuration"), repeat.get("boundsPeriod")
+    start = None
+    if isinstance(bounds, dict):
+        days = _days(bounds.get("value"), bounds.get("code") or bounds.get("unit") or "d")
+    if isinstance(period_bounds, dict):
+        start, end = parse_date(period_bounds.get("start")), parse_date(period_bounds.get("end"))
+        if start and end and days is None:
+            days = (end - start).days + 1  # consecutive calendar days, both ends included
+    if days is None and count and interval:
         days = count * interval
     if count == 1:
         interval = None
-    return Dose(amount, rate, interval, per_day or 1.0, days)
+    seq = dosage.get("sequence") if isinstance(dosage.get("sequence"), int) else index
+    return Dose(amount, rate, interval, days, count, start, seq)
 
 
-def _phase(c: Criterion, ctx: Context) -> tuple[dict | None, str]:
-    """The phase for this order, or None when `strict_phase` and the order falls in none of the phases."""
+def body_codes(c: Criterion) -> set[tuple[str, str]]:
+    """The body weight and height Observation codes a dose criterion reads (for body-surface limits)."""
+    phases = list(c.params.get("phases", ()))
+    limits = phases + [s for ph in phases for s in ph.get("step_up", ())]
+    return {WEIGHT, HEIGHT} if any("max_daily_per_m2" in lim for lim in limits) else set()
+
+
+def _daily(d: Dose) -> Quantity | None:
+    if d.rate:
+        return d.rate
+    if d.amount and d.interval_days:
+        return Quantity(d.amount.value / d.interval_days, f"{d.amount.unit}/d")
+    if d.amount and d.count == 1:
+        return Quantity(d.amount.value, f"{d.amount.unit}/d")
+    return None
+
+
+def _latest_body(ctx: Context, key: tuple[str, str], unit: str) -> tuple[float, Evidence] | None:
+    since = ctx.anchor - timedelta(days=BODY_LOOKBACK_DAYS)
+    best = None
+    for obs in ctx.record.observations([key]):
+        when, _ = effective(obs, "effective")
+        qty = quantity_of(obs.get("valueQuantity"))
+        if obs.get("status") in ("final", "amended", "corrected") and when and since <= when <= ctx.anchor and qty:
+            if best is None or when > best[0]:
+                best = (when, obs, qty)
+    if best is None:
+        return None
+    when, obs, qty = best
+    try:
+        value = convert(qty.value, qty.unit, unit)
+    except UnitError:
+        return None
+    return value, Evidence(f"Observation/{obs.get('id')}", f"{value:g} {unit}", when.isoformat())
+
+
+def _bsa(ctx: Context) -> tuple[float | None, float | None, list[Evidence]]:
+    """(weight kg, body surface area m² by Mosteller, evidence) from the latest weight and height."""
+    weight, height = _latest_body(ctx, WEIGHT, "kg"), _latest_body(ctx, HEIGHT, "cm")
+    ev = [e for _, e in (x for x in (weight, height) if x)]
+    if weight is None:
+        return None, None, ev
+    bsa = math.sqrt(weight[0] * height[0] / 3600) if height else None
+    return weight[0], bsa, ev
+
+
+def _over(value: Quantity, limit: Quantity) -> bool | None:
+    """True above the limit, False within it, None when the units cannot be compared."""
+    try:
+        return convert(value.value, value.unit, limit.unit) > limit.value + 1e-9
+    except UnitError:
+        return None
+
+
+def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[Evidence]] | None) -> tuple[
+        list[str], list[str]]:
+    """(problems, undecidable) for one dosage step against one set of limits."""
+    problems, unknown = [], []
+    max_dose: Quantity | None = limits.get("max_dose")
+    if max_dose:
+        if d.amount is None:
+            unknown.append("dose per administration not stated")
+        elif (over := _over(d.amount, max_dose)) is None:
+            unknown.append(f"dose unit '{d.amount.unit}' is not comparable with {max_dose.unit}")
+        elif over:
+            problems.append(f"{d.amount} per dose exceeds {max_dose}")
+    max_daily: Quantity | None = limits.get("max_daily")
+    per_m2: Quantity | None = limits.get("max_daily_per_m2")
+    if max_daily or per_m2:
+        daily = _daily(d)
+        ceiling = max_daily
+        below = limits.get("weight_below_kg")
+        if per_m2 and below is not None:
+            weight, bsa, _ = body or (None, None, [])
+            if weight is None:
+                unknown.append(f"no body weight in the last {BODY_LOOKBACK_DAYS} days (the limit depends on it)")
+                ceiling = None
+            elif weight < float(below):
+                if daily is not None and _over(daily, per_m2) is not None:
+                    ceiling = per_m2  # the order is written per m²: compare directly
+                elif bsa is None:
+                    unknown.append(f"weight {weight:g} kg is under {below} kg: a height is needed for the "
+                                   "body-surface dose")
+                    ceiling = None
+                else:
+                    unit = per_m2.unit.replace("/(m2.", "/(").replace("(d)", "d")
+                    by_bsa = Quantity(per_m2.value * bsa, unit)
+                    ceiling = by_bsa if not max_daily or _over(by_bsa, max_daily) is False else max_daily
+        if ceiling is not None:
+            if daily is None:
+                unknown.append("daily amount not stated (dose, infusion duration or rate)")
+            elif (over := _over(daily, ceiling)) is None:
+                unknown.append(f"rate unit '{daily.unit}' is not comparable with {ceiling.unit}")
+            elif over:
+                problems.append(f"{daily} exceeds {ceiling}")
+    min_interval = limits.get("min_interval_days")
+    if min_interval and d.interval_days is not None and d.interval_days < min_interval - 1e-9:
+        problems.append(f"dosing every {d.interval_days:g} days is more often than every {min_interval} days")
+    max_days = limits.get("max_days")
+    if max_days:
+        if d.days is None:
+            unknown.append("number of dosing days not stated")
+        elif d.days > max_days + 1e-9:
+            problems.append(f"{d.days:g} days of dosing exceeds {max_days}")
+    return problems, unknown
+
+
+def _given(ctx: Context) -> list[date]:
+    return sorted(e.start for e, _ in ctx.received(ctx.drug) if e.start)
+
+
+def _phase(c: Criterion, ctx: Context) -> tuple[dict | None, str, bool]:
+    """(phase, label, first course) for this order; phase None when `strict_phase` and no phase fits."""
     phases = c.params["phases"]
-    given = [e.start for e, _ in ctx.received(ctx.drug) if e.start]
+    given = _given(ctx)
     strict = c.params.get("strict_phase", False)
     if c.params.get("phase_by") == "course":
         key = "subsequent" if given else "first"
-        label = f"{key} course"
+        label = f"{key} {c.params.get('course_label', 'course')}"
         for ph in phases:
             if ph.get("course", key) == key:
-                return ph, label
+                return ph, label, not given
     else:
-        week = ((ctx.anchor - min(given)).days // 7 + 1) if given else 1
+        week = ((ctx.anchor - given[0]).days // 7 + 1) if given else 1
         label = f"week {week} of therapy"
         for ph in phases:
             if ph.get("from_week", 1) <= week <= ph.get("to_week", 10**6):
-                return ph, label
-    return (None, label) if strict else (phases[-1], label)
+                return ph, label, not given
+    return (None, label, not given) if strict else (phases[-1], label, not given)
 
 
-def _check(dose: Dose, phase: dict) -> tuple[list[str], list[str]]:
-    """(problems, undecidable) for one dosage line against one phase."""
-    problems, unknown = [], []
-    max_dose: Quantity | None = phase.get("max_dose")
-    if max_dose:
-        if dose.amount is None:
-            unknown.append("dose per administration not stated")
-        else:
-            try:
-                if convert(dose.amount.value, dose.amount.unit, max_dose.unit) > max_dose.value + 1e-9:
-                    problems.append(f"{dose.amount} per dose exceeds {max_dose}")
-            except UnitError:
-                unknown.append(f"dose unit '{dose.amount.unit}' is not comparable with {max_dose.unit}")
-    max_daily: Quantity | None = phase.get("max_daily")
-    if max_daily:
-        daily = dose.rate
-        if daily is None and dose.amount:
-            daily = Quantity(dose.amount.value * dose.per_day, f"{dose.amount.unit}/d")
-        if daily is None:
-            unknown.append("daily amount not stated")
-        else:
-            try:
-                if convert(daily.value, daily.unit, max_daily.unit) > max_daily.value + 1e-9:
-                    problems.append(f"{daily} exceeds {max_daily}")
-            except UnitError:
-                unknown.append(f"rate unit '{daily.unit}' is not comparable with {max_daily.unit}")
-    min_interval = phase.get("min_interval_days")
-    if min_interval and dose.interval_days is not None and dose.interval_days < min_interval - 1e-9:
-        problems.append(f"dosing every {dose.interval_days:g} days is more often than every {min_interval} days")
-    max_days = phase.get("max_days")
-    if max_days:
-        if dose.days is None:
-            unknown.append("number of dosing days not stated")
-        elif dose.days > max_days + 1e-9:
-            problems.append(f"{dose.days:g} days of dosing exceeds {max_days}")
-    return problems, unknown
+def _count_problems(ctx: Context, doses: list[Dose], limit: int) -> list[str]:
+    """More administrations (or bags, or refills) than the policy allows for one request."""
+    out = []
+    total = sum(d.count or 1 for d in doses)
+    if total > limit:
+        out.append(f"{total} administrations requested; the limit is {limit}")
+    dispense = ctx.order.get("dispenseRequest") or {}
+    qty = (dispense.get("quantity") or {}).get("value")
+    if isinstance(qty, int | float) and not isinstance(qty, bool) and qty > limit:
+        out.append(f"quantity {qty:g} requested; the limit is {limit}")
+    repeats = dispense.get("numberOfRepeatsAllowed")
+    if isinstance(repeats, int) and repeats > 0:
+        out.append(f"{repeats} repeat(s) allowed; the limit is {limit} in all")
+    return out
+
+
+def _show(d: Dose) -> str:
+    parts = [str(d.amount) if d.amount else None, str(d.rate) if d.rate else None,
+             f"every {d.interval_days:g} d" if d.interval_days else None, f"for {d.days:g} d" if d.days else None]
+    return ", ".join(p for p in parts if p) or "unstructured"
 
 
 def dose(c: Criterion, ctx: Context) -> Result:
     dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
     if not dosages:
         return missing("the order has no structured dosage")
-    phase, label = _phase(c, ctx)
+    phase, label, first = _phase(c, ctx)
     if phase is None:
         return Result(Status.NOT_MET, (Evidence(ctx.order_ref, f"order is for {label}"),),
                       f"this limit is for another phase of therapy than {label}")
-    problems, unknown, shown = [], [], []
-    for dosage in dosages:
-        d = _dose_of(dosage)
-        p, u = _check(d, phase)
-        problems += p
+    steps = sorted((_dose_of(x, i) for i, x in enumerate(dosages)),
+                   key=lambda d: (d.start or date.min, d.sequence))
+    body = _bsa(ctx) if body_codes(c) else None
+    step_up = list(phase.get("step_up", ())) if first else []
+    problems, unknown = [], []
+    for i, d in enumerate(steps):
+        limits = {**phase, **step_up[i]} if i < len(step_up) else phase
+        p, u = _check(d, limits, body)
+        problems += [f"step {i + 1}: {x}" if i < len(step_up) else x for x in p]
         unknown += u
-        parts = [str(d.amount) if d.amount else None, f"{d.rate}" if d.rate else None,
-                 f"every {d.interval_days:g} d" if d.interval_days else None,
-                 f"for {d.days:g} d" if d.days else None]
-        shown.append(", ".join(p for p in parts if p) or (dosage.get("text") or "unstructured"))
-    ev = (Evidence(ctx.order_ref, f"{label}: " + "; ".join(shown)),)
+    if "max_count" in phase:
+        problems += _count_problems(ctx, steps, int(phase["max_count"]))
+    ev = [Evidence(ctx.order_ref, f"{label}: " + "; ".join(_show(d) for d in steps))]
+    if body:
+        ev += body[2]
     if problems:
-        return Result(Status.NOT_MET, ev, "; ".join(problems))
+        return Result(Status.NOT_MET, tuple(ev), "; ".join(problems))
     if unknown:
         return missing("; ".join(dict.fromkeys(unknown)), ev)
-    return Result(Status.MET, ev, f"within the limit for {label}")
+    return Result(Status.MET, tuple(ev), f"within the limit for {label}")
+
+
+def dose_increase(c: Criterion, ctx: Context) -> Result:
+    """Is the order a dose increase over the last dose given (a larger dose, or a shorter interval)?"""
+    dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
+    given = sorted(((e.start, e) for e, _ in ctx.received(ctx.drug) if e.start), key=lambda x: x[0])
+    if not dosages or not given:
+        return missing("the order's dose or the doses given cannot be compared")
+    new = _dose_of(dosages[-1], 0)
+    last = given[-1][1]
+    dosage = last.resource.get("dosage") if isinstance(last.resource.get("dosage"), dict) else {}
+    last_amount = quantity_of(dosage.get("dose"))
+    gaps = [(b[0] - a[0]).days for a, b in zip(given, given[1:], strict=False)]
+    last_gap = gaps[-1] if gaps else None
+    if new.amount is None or last_amount is None:
+        return missing("the dose per administration of the order or of the last dose given is not stated")
+    more = _over(new.amount, last_amount)
+    if more is None:
+        return missing(f"dose units '{new.amount.unit}' and '{last_amount.unit}' cannot be compared")
+    sooner = bool(new.interval_days and last_gap and new.interval_days < last_gap - 1)
+    ev = (Evidence(last.ref, f"last dose {last_amount} on {given[-1][0].isoformat()}"
+                   + (f", {last_gap} days after the one before" if last_gap else ""), given[-1][0].isoformat()),
+          Evidence(ctx.order_ref, f"requested {_show(new)}"))
+    return Result(Status.MET if more or sooner else Status.NOT_MET, ev)

@@ -49,6 +49,13 @@ def lab(c: Criterion, ctx: Context) -> Result:
     label = c.params.get("label", "result")
     threshold: Quantity = c.params["threshold"]
     rows, stale = _in_window(ctx, _series(ctx, c.params["codes"]), c.params.get("lookback_days"))
+    attested = ctx.attested_value(c.id)
+    if not rows and attested and isinstance(attested[0], int | float) and not isinstance(attested[0], bool):
+        # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber, in the threshold's unit.
+        value, ev = attested
+        ok = compare(float(value), c.params.get("comparator", ">="), threshold.value)
+        return Result(Status.MET if ok else Status.NOT_MET,
+                      (Evidence(ev.reference, f"{label} reported as {value:g} {threshold.unit}", ev.date),))
     if not rows:
         ev = [_ev(o, label, q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
         days = c.params.get("lookback_days")

@@ -1,28 +1,54 @@
-"""Criterion kinds that read medication and procedure history and the other orders being signed."""
+"""Criterion kinds that read medication and procedure history and the other orders being signed.
+
+What was *given* comes from administrations, dispenses, statements and procedures (Exposure.received); an
+order is only an intention. A current order with no dose given or dispensed for `stale_days` is stale: it is
+never a reason to deny, only a question ("confirm this order was stopped").
+"""
 
 from __future__ import annotations
 
-from cdshooks.fhirdates import add_months
-from cdshooks.record import ref_of
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from .codes import EMPTY, CodeSet
+from cdshooks.fhirdates import add_months, effective
+from cdshooks.record import Exposure, is_local_route, ref_of
+
+from .codes import EMPTY, CodeSet, codings_of
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Result, Status
 
-HISTORY_TYPES = ("MedicationRequest", "MedicationAdministration")
+HISTORY_TYPES = ("MedicationAdministration", "MedicationStatement")
+STALE_DAYS = 90
+# Drugs started within this many days of a line's first drug belong to the same regimen (induction combination).
+REGIMEN_GRACE_DAYS = 30
+# Drugs started within this many days of a stem cell transplant are its conditioning (one line with it).
+TRANSPLANT_DAYS = 30
+EXCLUDED_ALLERGY = {"refuted", "entered-in-error"}
 
 
-def _exp_ev(exp, label: str, what: str = "received") -> Evidence:
+def _exp_ev(exp: Exposure, label: str, what: str = "received") -> Evidence:
     when = exp.start.isoformat() if exp.start else None
-    return Evidence(exp.ref, f"{what} {label} ({exp.resource_type}, {exp.status})", when)
+    kind = {"MedicationAdministration": "administration", "MedicationStatement": "medication statement",
+            "MedicationDispense": "dispense", "MedicationRequest": "order", "Procedure": "procedure"}
+    return Evidence(exp.ref, f"{what} {label} ({kind.get(exp.resource_type, exp.resource_type)}, {exp.status})",
+                    when)
+
+
+def _code_of(concept: object) -> str:
+    return next((c["code"] for c in codings_of(concept) if isinstance(c.get("code"), str)), "")
 
 
 def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Evidence]:
-    """AllergyIntolerance of type intolerance, or a stop reason such as 'treatment not tolerated'."""
+    """An AllergyIntolerance to the drug (an adverse effect counts, whatever its `type`), or a stop reason
+    such as 'treatment not tolerated'."""
     out = []
     for res in ctx.record.of("AllergyIntolerance"):
-        if res.get("type") == "intolerance" and (m := codes.match([res.get("code")])):
-            out.append(Evidence(ref_of(res), f"documented intolerance to {m.display}", res.get("recordedDate")))
+        if _code_of(res.get("verificationStatus")) in EXCLUDED_ALLERGY:
+            continue
+        if m := codes.match([res.get("code")]):
+            name = (codes.displays or {}).get((m.system, m.code), m.display)
+            out.append(Evidence(ref_of(res), f"documented intolerance or adverse effect: {name}",
+                                res.get("recordedDate")))
     for exp, label in ctx.matching(codes):
         if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False):
             out.append(_exp_ev(exp, label, "stopped for intolerance:"))
@@ -30,7 +56,7 @@ def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Eviden
 
 
 def med_class(c: Criterion, ctx: Context) -> Result:
-    """At least one exposure to the class (or, where the policy allows, documented intolerance)."""
+    """At least one dose of the class given (or, where the policy allows, documented intolerance)."""
     codes: CodeSet = c.params["codes"]
     got = ctx.received(codes)
     if got:
@@ -39,6 +65,10 @@ def med_class(c: Criterion, ctx: Context) -> Result:
         ev = _intolerances(ctx, codes, c.params.get("intolerance_reasons", EMPTY))
         if ev:
             return Result(Status.MET, tuple(ev))
+    ordered = [(e, label) for e, label in ctx.matching(codes) if e.resource_type == "MedicationRequest"]
+    if ordered:
+        return missing(f"{c.params.get('label', 'this therapy')} was ordered but no dose given is recorded",
+                       [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     note = unavailable_note(ctx.record, *HISTORY_TYPES)
     return missing(note or f"no {c.params.get('label', 'qualifying')} therapy found in the medication history")
 
@@ -56,105 +86,215 @@ def no_prior(c: Criterion, ctx: Context) -> Result:
         return Result(Status.NOT_MET, tuple(ev))
     if note := unavailable_note(ctx.record, *HISTORY_TYPES):
         return missing(note)
+    # An earlier order with no record of a dose: it may or may not have been given.
+    ordered = [(e, label) for e, label in ctx.matching(codes)
+               if e.resource_type == "MedicationRequest" and not (e.start and e.start > ctx.anchor)]
+    if ordered:
+        return missing("an earlier order exists but no dose is recorded: confirm whether it was given",
+                       [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     n = len(ctx.record.exposures)
-    return Result(Status.MET, (Evidence("MedicationRequest", f"none of {n} history entries matches"),))
+    return Result(Status.MET, (Evidence("MedicationAdministration", f"none of {n} history entries matches"),))
 
 
-def _current_others(ctx: Context, codes: CodeSet) -> list[Evidence]:
-    """Other orders in this call, and current orders in the record, whose drug is in codes (not the ordered drug)."""
-    out = []
+def _is_stale(ctx: Context, exp: Exposure, label: str, codes: CodeSet, days: int) -> bool:
+    """A current order with no dose given, dispensed or stated for `days` (and not written recently)."""
+    if exp.resource_type != "MedicationRequest":
+        return False
+    since = ctx.anchor - timedelta(days=days)
+    authored = exp.start
+    if authored and authored >= since:
+        return False
+    for other, other_label in ctx.received(codes):
+        if other_label == label and ((other.end or other.start) or date.min) >= since:
+            return False
+    return True
+
+
+def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -> tuple[list[Evidence], list[Evidence]]:
+    """(current, stale): other orders of this call and current therapy in the record whose drug is in codes,
+    other than the ordered drug and other than local (intrathecal) use."""
+    current, stale = [], []
     for order in ctx.other_orders():
         concepts = ctx.record.medication_concepts(order) + (order.get("code"),)
-        if (m := codes.match(concepts)) and not ctx.drug.match(concepts):
-            out.append(Evidence(ref_of(order), f"also ordered now: {m.display}"))
+        if (m := codes.match(concepts)) and not ctx.drug.match(concepts) and not is_local_route(order):
+            name = (codes.displays or {}).get((m.system, m.code), m.display)
+            current.append(Evidence(ref_of(order), f"also ordered now: {name}"))
     for exp, label in ctx.matching(codes):
-        if not exp.current or (exp.end and exp.end < ctx.anchor):
+        if not exp.current or exp.local_route or (exp.end and exp.end < ctx.anchor):
             continue
-        if not ctx.drug.match_keys(exp.keys, exp.text):
-            out.append(_exp_ev(exp, label, "current order:"))
-    return out
+        if ctx.drug.match_keys(exp.keys, exp.text):
+            continue
+        if _is_stale(ctx, exp, label, codes, stale_days):
+            stale.append(_exp_ev(exp, label, f"order still active but no dose in {stale_days} days:"))
+        else:
+            current.append(_exp_ev(exp, label, "current therapy:"))
+    return current, stale
 
 
 def concurrent(c: Criterion, ctx: Context) -> Result:
     """No other drug of the class is ordered or current (monotherapy / not with other DMTs or CAR-T)."""
-    ev = _current_others(ctx, c.params["codes"])
-    if ev:
-        return Result(Status.NOT_MET, tuple(ev))
+    current, stale = current_others(ctx, c.params["codes"], int(c.params.get("stale_days", STALE_DAYS)))
+    if current:
+        return Result(Status.NOT_MET, tuple(current))
+    if stale:
+        return missing("confirm this order was stopped", stale)
     if note := unavailable_note(ctx.record, "MedicationRequest"):
         return missing(note)
     return Result(Status.MET, (Evidence(ctx.order_ref, "no other qualifying drug ordered or active"),))
 
 
 def combination(c: Criterion, ctx: Context) -> Result:
-    """Every component class is ordered now or current (e.g. a TKI; mini-hyper-CVD + inotuzumab)."""
+    """Every component class is part of the regimen: ordered now, current, or given within `window_days`
+    (regimens such as mini-hyper-CVD alternate their drugs between cycles)."""
+    window = int(c.params.get("window_days", 0))
+    since = ctx.anchor - timedelta(days=window)
     ev, absent = [], []
     for component in c.params["components"]:
-        found = _current_others(ctx, component)
+        found, _ = current_others(ctx, component)
+        if not found and window:
+            found = [_exp_ev(e, label, "given recently:") for e, label in ctx.received(component)
+                     if (e.end or e.start) and (e.end or e.start) >= since]
         if found:
             ev.append(found[0])
         else:
-            absent.append(component.id)
+            absent.append(component.title or component.id)
     if absent:
-        return Result(Status.NOT_MET, tuple(ev), f"not ordered or active: {', '.join(absent)}")
+        return Result(Status.NOT_MET, tuple(ev), f"not part of the current regimen: {', '.join(absent)}")
     return Result(Status.MET, tuple(ev))
 
 
-def lines(c: Criterion, ctx: Context) -> Result:
-    """At least `min` prior lines of therapy.
+@dataclass
+class Line:
+    start: date
+    end: date
+    drugs: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
 
-    FHIR has no line-of-therapy element: a line is a regimen group (groupIdentifier or basedOn CarePlan /
-    RequestGroup). Met only when the grouped count reaches `min`; an attested count decides either way;
-    otherwise missing — a count is never guessed from loose drug exposures.
+
+def _ident(label: str) -> str:
+    """One name per drug whatever product code the record used ('daratumumab / hyaluronidase' → daratumumab)."""
+    word = label.lower().replace("/", " ").split()
+    return word[0].split("-")[0] if word else label.lower()
+
+
+def regimen_lines(exposures: list[tuple[Exposure, str]], transplants: list[date], changes: list[date]) -> tuple[
+        list[Line], int]:
+    """Lines of therapy from dates and drug sets (IMWG; CP.PHAR.481 footnote): induction, transplant and
+    maintenance are one line; a new line starts when a new drug follows a recorded progression or a stop for
+    failure or toxicity, or follows the end of every drug of the current line. Returns the lines and how many
+    drug additions could not be placed with certainty (counted in the current line: the count is a lower bound).
+    """
+    items = sorted(((e.start, e.end or e.start, _ident(label), e) for e, label in exposures if e.start),
+                   key=lambda x: (x[0], x[2]))
+    lines: list[Line] = []
+    unsure = 0
+    for start, end, drug, exp in items:
+        cur = lines[-1] if lines else None
+        if cur is None:
+            lines.append(Line(start, end, [drug], [exp.ref]))
+            continue
+        changed = any(cur.start < d <= start for d in changes)
+        if drug in cur.drugs and not changed:
+            pass
+        elif (start - cur.start).days <= REGIMEN_GRACE_DAYS and not changed:
+            pass
+        elif any(abs((start - t).days) <= TRANSPLANT_DAYS for t in transplants) and not changed:
+            pass
+        elif changed or cur.end < start:
+            lines.append(Line(start, end, [drug], [exp.ref]))
+            continue
+        else:
+            unsure += 1
+        if drug not in cur.drugs:
+            cur.drugs.append(drug)
+        cur.end = max(cur.end, end)
+        cur.refs.append(exp.ref)
+    return lines, unsure
+
+
+def _change_dates(c: Criterion, ctx: Context, got: list[tuple[Exposure, str]]) -> list[date]:
+    """Dates of recorded progression, and of stops for no response or toxicity: where a new line may start."""
+    out = []
+    worsened: CodeSet = c.params.get("worsened", EMPTY)
+    for obs in ctx.record.observations(c.params.get("status_codes", EMPTY).codes):
+        if obs.get("status") in ("final", "amended", "corrected") and worsened.match(
+                [obs.get("valueCodeableConcept")], use_text=False):
+            when, _ = effective(obs, "effective")
+            if when:
+                out.append(when)
+    reasons: CodeSet = c.params.get("change_reasons", EMPTY)
+    for exp, _ in got:
+        if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and (exp.end or exp.start):
+            out.append(exp.end or exp.start)
+    return out
+
+
+def lines(c: Criterion, ctx: Context) -> Result:
+    """At least `min` prior lines of therapy, counted from what was given (dates and drug sets).
+
+    An attested count decides either way; a count from the record decides only when it reaches `min`
+    (it is a lower bound), otherwise the criterion is missing — a count is never guessed downwards.
     """
     need = int(c.params["min"])
     attested = ctx.attested_value(c.id)
     if attested and isinstance(attested[0], int) and not isinstance(attested[0], bool):
         value, ev = attested
         return Result(Status.MET if value >= need else Status.NOT_MET, (ev,))
-    got = ctx.received(c.params["codes"])
-    groups: dict[str, list] = {}
-    for exp, label in got:
-        if exp.group:
-            groups.setdefault(exp.group, []).append((exp, label))
-    ev = []
-    for i, items in enumerate(sorted(groups.values(), key=lambda xs: str(xs[0][0].start)), 1):
-        first = min((e.start for e, _ in items if e.start), default=None)
-        drugs = ", ".join(sorted({label for _, label in items}))
-        ev.append(Evidence(items[0][0].ref, f"line {i}: {drugs}", first.isoformat() if first else None))
-    if len(groups) >= need:
-        return Result(Status.MET, tuple(ev))
-    ungrouped = len([1 for e, _ in got if not e.group])
-    note = f"{len(groups)} regimen line(s) identifiable in the record, {need} required"
-    if ungrouped:
-        note += f"; {ungrouped} therapy entries are not grouped into regimens"
+    got = [(e, label) for e, label in ctx.received(c.params["codes"])
+           if not e.local_route and not ctx.drug.match_keys(e.keys, e.text)]
+    transplants = []
+    for res in ctx.record.of("Procedure"):
+        if res.get("status") == "completed" and c.params.get("transplant", EMPTY).match([res.get("code")],
+                                                                                         use_text=False):
+            when, _ = effective(res, "performed")
+            if when:
+                transplants.append(when)
+    found, unsure = regimen_lines(got, transplants, _change_dates(c, ctx, got))
+    ev = [Evidence(line.refs[0], f"line {i}: {', '.join(line.drugs)} ({line.start.isoformat()} to "
+                   f"{line.end.isoformat()})", line.start.isoformat()) for i, line in enumerate(found, 1)]
+    if len(found) >= need:
+        return Result(Status.MET, tuple(ev), f"{len(found)} lines of therapy from the treatment dates")
+    note = f"{len(found)} line(s) of therapy identifiable from the treatment dates, {need} required"
+    if unsure:
+        note += "; some drug changes have no recorded reason (progression, no response or toxicity)"
     return missing(note, ev)
 
 
 def failure(c: Criterion, ctx: Context) -> Result:
-    """Tried and failed (stop reason 'no response'), or stopped for adverse effects / intolerance."""
+    """Tried and failed (stop reason 'no response'), or stopped for adverse effects / intolerance.
+
+    A stop reason on an order documents the trial too: it records why the drug the patient took was stopped.
+    """
     codes: CodeSet = c.params["codes"]
     reasons: CodeSet = c.params["reasons"]
-    tried = ctx.received(codes)
-    for exp, label in tried:
+    for exp, label in ctx.matching(codes):
         if exp.status_reasons and (m := reasons.match(exp.status_reasons, use_text=False)):
             return Result(Status.MET, (_exp_ev(exp, label, f"stopped ({m.display}):"),))
     ev = _intolerances(ctx, codes, reasons)
     if ev:
         return Result(Status.MET, tuple(ev))
+    tried = ctx.received(codes)
     if tried:
         return missing("therapy was given but no failure or adverse-effect reason is documented",
                        [_exp_ev(e, label) for e, label in tried[:3]])
+    ordered = [(e, label) for e, label in ctx.matching(codes) if e.resource_type == "MedicationRequest"]
+    if ordered:
+        return missing("therapy was ordered but neither doses nor a reason for stopping are documented",
+                       [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     note = unavailable_note(ctx.record, *HISTORY_TYPES)
     return missing(note or "no trial of this therapy found in the medication history")
 
 
+def _given_dates(ctx: Context) -> list[tuple[date, date, Exposure]]:
+    return sorted((e.start, e.end or e.start, e) for e, _ in ctx.received(ctx.drug) if e.start)
+
+
 def time_since_last(c: Criterion, ctx: Context) -> Result:
     """At least `months` between the last dose of the ordered drug (prior course) and the anchor."""
-    got = [(e, label) for e, label in ctx.received(ctx.drug) if (e.end or e.start)]
+    got = _given_dates(ctx)
     if not got:
         return missing("no prior course of this drug found to measure from")
-    exp, label = max(got, key=lambda x: x[0].end or x[0].start)
-    last = exp.end or exp.start
+    _, last, exp = max(got, key=lambda x: x[1])
     due = add_months(last, int(c.params["months"]))
     ev = (Evidence(exp.ref, f"last dose of prior course {last.isoformat()}; next course allowed from {due}",
                    last.isoformat()),)
@@ -162,16 +302,38 @@ def time_since_last(c: Criterion, ctx: Context) -> Result:
 
 
 def receiving(c: Criterion, ctx: Context) -> Result:
-    """Already receiving the ordered drug, for at least `min_days` since the first dose."""
-    got = [(e, label) for e, label in ctx.received(ctx.drug) if e.start]
+    """Already receiving the ordered drug: first dose at least `min_days` ago and, with `current_within_days`,
+    a dose within that many days (currently receiving, not a course long finished)."""
+    got = _given_dates(ctx)
     if not got:
         note = unavailable_note(ctx.record, *HISTORY_TYPES)
         return missing(note or "no prior doses of this drug in the record")
-    first = min(e.start for e, _ in got)
+    first, _, exp = got[0]
+    last = max(end for _, end, _ in got)
     days = (ctx.anchor - first).days
-    exp = min(got, key=lambda x: x[0].start)[0]
-    ev = (Evidence(exp.ref, f"first dose {first.isoformat()} ({days} days before the order)", first.isoformat()),)
-    return Result(Status.MET if days >= int(c.params.get("min_days", 0)) else Status.NOT_MET, ev)
+    ev = (Evidence(exp.ref, f"first dose {first.isoformat()} ({days} days before the order), last dose "
+                   f"{last.isoformat()}", first.isoformat()),)
+    if days < int(c.params.get("min_days", 0)):
+        return Result(Status.NOT_MET, ev)
+    within = c.params.get("current_within_days")
+    if within is not None and (ctx.anchor - last).days > int(within):
+        return missing(f"no dose in the last {within} days: document that therapy is current", ev)
+    return Result(Status.MET, ev)
+
+
+def cycles(c: Criterion, ctx: Context) -> Result:
+    """The cycle requested (cycles already given + 1) is within `max`. A cycle is a run of doses; a gap of at
+    least `gap_days` without a dose starts the next one."""
+    got = _given_dates(ctx)
+    gap = int(c.params.get("gap_days", 14))
+    count, prev_end = 0, None
+    for start, end, _ in got:
+        if prev_end is None or (start - prev_end).days >= gap:
+            count += 1
+        prev_end = end if prev_end is None else max(prev_end, end)
+    requested, limit = count + 1, int(c.params["max"])
+    ev = (Evidence(ctx.order_ref, f"{count} cycle(s) given; this request is cycle {requested} (limit {limit})"),)
+    return Result(Status.MET if requested <= limit else Status.NOT_MET, ev)
 
 
 def order_quantity(c: Criterion, ctx: Context) -> Result:
@@ -182,5 +344,3 @@ def order_quantity(c: Criterion, ctx: Context) -> Result:
         return missing("the order states no quantity")
     ok = value <= float(c.params["max"])
     return Result(Status.MET if ok else Status.NOT_MET, (Evidence(ctx.order_ref, f"quantity ordered {value:g}"),))
-
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import yaml
 
 from cdshooks.errors import MappingError
 
-from .codes import SYSTEMS, CodeSet, normalize_code
+from .codes import EMPTY, SYSTEMS, CodeSet, normalize_code
 from .kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, QUANTITY_PARAMS
 from .model import (
     COMBINATORS,
@@ -83,19 +83,19 @@ def load_valuesets(root: Path) -> dict[str, CodeSet]:
             return compiled[vs_id]
         path, body = raw[vs_id]
         codes, displays = set(), {}
-        for i, (alias, code, display, _status) in enumerate(body.get("codes", [])):
+        for i, (alias, code, display, *_tag_and_why) in enumerate(body.get("codes", [])):
             if alias not in SYSTEMS:
                 raise MappingError(str(path), f"$.valuesets.{vs_id}.codes[{i}]", f"unknown code system {alias!r}")
             key = (SYSTEMS[alias], normalize_code(SYSTEMS[alias], str(code)))
             codes.add(key)
             displays[key] = display
         prefixes = []
-        for i, (alias, prefix) in enumerate(body.get("prefixes", [])):
+        for i, (alias, prefix, *_why) in enumerate(body.get("prefixes", [])):
             if alias not in SYSTEMS:
                 raise MappingError(str(path), f"$.valuesets.{vs_id}.prefixes[{i}]", f"unknown code system {alias!r}")
             prefixes.append((SYSTEMS[alias], str(prefix).upper()))
         cs = CodeSet(vs_id, frozenset(codes), tuple(prefixes),
-                     tuple(n.lower() for n in body.get("names", [])), displays)
+                     tuple(n.lower() for n in body.get("names", [])), displays, body.get("title", ""))
         for i, inc in enumerate(body.get("include", [])):
             if inc not in raw:
                 raise MappingError(str(path), f"$.valuesets.{vs_id}.include[{i}]", f"unknown value set {inc!r}")
@@ -106,7 +106,7 @@ def load_valuesets(root: Path) -> dict[str, CodeSet]:
             if exc_id not in raw:
                 raise MappingError(str(path), f"$.valuesets.{vs_id}.exclude[{i}]", f"unknown value set {exc_id!r}")
             cs = cs.minus(build(exc_id, stack + (vs_id,)), vs_id)
-        compiled[vs_id] = cs
+        compiled[vs_id] = cs = replace(cs, title=body.get("title", vs_id))
         return cs
 
     for vs_id in raw:
@@ -132,7 +132,7 @@ class _Compiler:
         self.path, self.valuesets, self.outline = path, valuesets, outline
         self.by_id: dict[str, Criterion] = {}
         self.ids: set[str] = set()
-        self.refs: list[tuple[str, str]] = []
+        self.refs: list[tuple[str, str]] = []  # (criterion id, where it is named) for same_as and applies_if
 
     def fail(self, where: str, message: str) -> MappingError:
         return MappingError(str(self.path), where, message)
@@ -165,7 +165,7 @@ class _Compiler:
                 out[key] = tuple(self.codeset(v, f"{at}[{i}]") for i, v in enumerate(value))
             elif key in QUANTITY_PARAMS:
                 out[key] = self.quantity(value, at)
-            elif key == "phases":
+            elif key in ("phases", "step_up"):
                 out[key] = tuple(self.params(ph, f"{at}[{i}]") for i, ph in enumerate(value))
             else:
                 out[key] = value
@@ -187,12 +187,15 @@ class _Compiler:
         params = self.params(raw.get("params", {}), f"{where}.params")
         if kind == "same_as":
             self.refs.append((params.get("ref", ""), f"{where}.params.ref"))
+        if raw.get("applies_if"):
+            self.refs.append((raw["applies_if"], f"{where}.applies_if"))
         if kind in ("diagnosis", "no_diagnosis", "lab", "med_class", "no_prior", "concurrent", "lines",
                     "failure", "specialty", "disease_status") and "codes" not in params:
             raise self.fail(f"{where}.params", f"kind {kind!r} needs params.codes")
         crit = Criterion(
             id=cid, kind=kind, text=raw["text"], source=source, params=params, children=children,
             request=raw.get("request"), ambiguity=raw.get("ambiguity"), where=f"{self.path}: {where}",
+            applies_if=raw.get("applies_if"), not_covered=bool(raw.get("not_covered")), referral=raw.get("referral"),
         )
         self.by_id[cid] = crit
         return crit
@@ -200,7 +203,7 @@ class _Compiler:
     def check_refs(self) -> None:
         for ref, where in self.refs:
             if ref not in self.ids:
-                raise self.fail(where, f"same_as refers to unknown criterion {ref!r}")
+                raise self.fail(where, f"refers to unknown criterion {ref!r}")
 
 
 def _sources(c: Criterion) -> set[str]:
@@ -216,15 +219,16 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
     outline = set(data["outline"])
     comp = _Compiler(path, valuesets, outline)
     initial = PathwaySpec(comp.criterion(data["initial"]["criteria"], "$.initial.criteria"),
-                          data["initial"]["approval_duration"])
+                          _durations(data["initial"]["approval_duration"]))
     continued = continued_when = None
     if "continued" in data:
         continued = PathwaySpec(comp.criterion(data["continued"]["criteria"], "$.continued.criteria"),
-                                data["continued"]["approval_duration"])
+                                _durations(data["continued"]["approval_duration"]))
         continued_when = comp.criterion(data["continued"]["when"], "$.continued.when")
     not_auth = tuple(comp.criterion(c, f"$.not_authorized[{i}]") for i, c in enumerate(data.get("not_authorized", [])))
+    conditions = [comp.criterion(c, f"$.conditions[{i}]") for i, c in enumerate(data.get("conditions", []))]
     comp.check_refs()
-    trees = [initial.criteria, *not_auth] + ([continued.criteria, continued_when] if continued else [])
+    trees = [initial.criteria, *not_auth, *conditions] + ([continued.criteria, continued_when] if continued else [])
     covered = set().union(*(_sources(c) for c in trees if c))
     uncovered = sorted(outline - covered)
     if uncovered:
@@ -243,6 +247,9 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         drug_name=drug["name"],
         drug_codes=comp.codeset(drug["valueset"], "$.drug.valueset"),
         drug_coding={"system": SYSTEMS[drug["coding"][0]], "code": drug["coding"][1], "display": drug["coding"][2]},
+        ambiguous_codes=_optional_codeset(comp, drug, "ambiguous_valueset"),
+        indication=_optional_codeset(comp, drug, "indication"),
+        excluded_codes=_optional_codeset(comp, drug, "exclude_valueset"),
         initial=initial,
         continued=continued,
         continued_when=continued_when,
@@ -251,8 +258,17 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         links=tuple(Link(link["label"], link["url"]) for link in data.get("links", [])),
         source_document=data["source_document"],
         file=str(path),
+        notices=tuple(data.get("notices", [])),
         criteria_by_id=dict(comp.by_id),
     )
+
+
+def _durations(value: Any) -> dict[str, str]:
+    return dict(value) if isinstance(value, dict) else {"default": value}
+
+
+def _optional_codeset(comp: _Compiler, drug: Mapping[str, Any], key: str) -> CodeSet:
+    return comp.codeset(drug[key], f"$.drug.{key}") if key in drug else EMPTY
 
 
 def load_library(root: Path) -> Library:
@@ -274,6 +290,6 @@ def load_library(root: Path) -> Library:
         raise MappingError(str(root / "policies"), "$", "no policy files found")
     index: dict[tuple[str, str], list[Policy]] = {}
     for policy in policies:
-        for key in policy.drug_codes.codes:
+        for key in policy.drug_codes.codes | policy.ambiguous_codes.codes:
             index.setdefault(key, []).append(policy)
     return Library(valuesets, payers, tuple(policies), {k: tuple(v) for k, v in index.items()})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from .codes import CodeSet
@@ -37,7 +39,23 @@ class Quantity:
 
     def __str__(self) -> str:
         value = f"{self.value:g}"
-        return f"{value} {self.unit}" if self.unit not in ("1", "") else value
+        unit = humane_unit(self.unit)
+        return f"{value} {unit}" if unit else value
+
+
+# UCUM spellings a clinician should not have to read, in the order they are replaced.
+_HUMANE = ((r"10\*6", "× 10⁶ cells"), (r"\(24\.h\)", "24 h"), (r"\(m2\.d\)", "m²/day"), (r"\bug\b", "µg"),
+           (r"\bm2\b", "m²"), (r"/d$", "/day"), (r"/wk$", "/week"), (r"/h$", "/hour"))
+
+
+def humane_unit(ucum: str) -> str:
+    """'ug/d' → 'µg/day', '10*6' → '× 10⁶ cells', 'mg/(24.h)' → 'mg/24 h'; annotations such as {ratio} vanish."""
+    if ucum in ("1", "") or (ucum.startswith("{") and ucum.endswith("}")):
+        return ""
+    out = ucum
+    for pattern, new in _HUMANE:
+        out = re.sub(pattern, new, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,12 @@ class Criterion:
     # Where the policy text is ambiguous; shown when this criterion decides the outcome.
     ambiguity: str | None = None
     where: str = ""
+    # Id of a criterion that decides whether this one applies at all ("if the request is a dose increase").
+    applies_if: str | None = None
+    # Not met → the use is not covered at all (a section III / "not covered" item).
+    not_covered: bool = False
+    # Not met → the request belongs to another policy: which one, and what to submit there.
+    referral: str | None = None
 
     @property
     def is_combinator(self) -> bool:
@@ -120,7 +144,16 @@ class Link:
 @dataclass(frozen=True)
 class PathwaySpec:
     criteria: Criterion
-    approval_duration: str
+    # By line of business ("default" when the policy gives one duration for all).
+    approval_duration: Mapping[str, str]
+
+    def duration_for(self, line_of_business: str | None) -> str:
+        by_lob = self.approval_duration
+        if line_of_business in by_lob:
+            return by_lob[line_of_business]
+        if "default" in by_lob:
+            return by_lob["default"]
+        return "; ".join(f"{lob.title()}: {text}" for lob, text in by_lob.items())
 
 
 @dataclass(frozen=True)
@@ -132,6 +165,11 @@ class Policy:
     drug_name: str
     drug_codes: CodeSet
     drug_coding: Mapping[str, str]
+    # Codes shared with products outside this policy (an ingredient): routed only with the indication shown.
+    ambiguous_codes: CodeSet
+    indication: CodeSet
+    # Products sharing an ingredient that this policy never governs (e.g. Campath for Lemtrada).
+    excluded_codes: CodeSet
     initial: PathwaySpec
     continued: PathwaySpec | None
     continued_when: Criterion | None
@@ -140,8 +178,14 @@ class Policy:
     links: tuple[Link, ...]
     source_document: str
     file: str
+    notices: tuple[str, ...] = ()
     # Every criterion of the file by id, for same_as references across pathways.
     criteria_by_id: Mapping[str, Criterion] = field(default_factory=dict)
+
+    @cached_property
+    def ordered_drug(self) -> CodeSet:
+        """Every code of the drug, shared ingredient codes included: what counts as a prior dose of it."""
+        return self.drug_codes.union(self.ambiguous_codes, self.drug_codes.id)
 
 
 @dataclass(frozen=True)
@@ -159,3 +203,6 @@ class Evaluation:
     coverage_ref: str | None
     anchor: str
     notes: tuple[str, ...] = ()
+    # A not-covered use (coverage-information covered = not-covered), and referrals to other policies.
+    not_covered: bool = False
+    referrals: tuple[str, ...] = ()

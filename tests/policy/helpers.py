@@ -76,7 +76,7 @@ def obs(loinc: str, value: float | None, unit: str, when: str, status: str = "fi
 def given(drug: dict, start: str, end: str | None = None, rtype: str = "MedicationAdministration", **kw: Any) -> dict:
     res: dict[str, Any] = {"resourceType": rtype, "id": kw.pop("id", f"{rtype}-{start}"),
                            "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": drug}
-    if rtype == "MedicationAdministration":
+    if rtype in ("MedicationAdministration", "MedicationStatement"):
         res["status"] = kw.pop("status", "completed")
         res["effectivePeriod"] = {"start": start, "end": end or start}
     else:

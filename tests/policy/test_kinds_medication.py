@@ -54,6 +54,9 @@ def test_concurrent_not_met_by_another_order_now_or_an_active_one():
     assert k.concurrent(c, context(others=(other,))).status is Status.NOT_MET
     active = given(cc("rx", "342369"), "2026-10-01", "2027-03-01", rtype="MedicationRequest", status="active")
     assert k.concurrent(c, context(active)).status is Status.NOT_MET
+    taking = given(cc("rx", "342369"), "2026-06-01", rtype="MedicationStatement", status="active",
+                   effectivePeriod={"start": "2026-06-01"})
+    assert k.concurrent(c, context(taking)).status is Status.NOT_MET
 
 
 def test_concurrent_ignores_the_ordered_drug_and_stopped_orders():
@@ -70,15 +73,17 @@ def test_combination_needs_every_component():
     assert k.combination(c, context()).status is Status.NOT_MET
 
 
-def test_lines_met_by_grouped_regimens_and_decided_by_attestation():
-    def line(n, code):
-        return given(cc("rx", code), f"202{n}-01-01", rtype="MedicationRequest", id=f"l{n}-{code}",
-                     groupIdentifier={"value": f"L{n}"})
+def test_lines_counted_from_dates_and_drug_sets_and_decided_by_attestation():
+    def stmt(code, start, end, rid):
+        return given(cc("rx", code), start, end, rtype="MedicationStatement", id=rid)
 
     c = crit("lines", cid="prior-lines", codes=ANTIMM, min=2)
-    assert k.lines(c, context(line(1, "358258"), line(2, "342369"))).status is Status.MET
-    r = k.lines(c, context(line(1, "358258"), given(cc("rx", "342369"), "2024-01-01")))
-    assert r.status is Status.MISSING and "not grouped" in r.note
+    two = (stmt("358258", "2022-01-01", "2022-06-30", "v"), stmt("1721947", "2022-09-01", "2023-03-01", "d"))
+    assert k.lines(c, context(*two)).status is Status.MET
+    # Orders are intentions: grouped order sets prove no line at all.
+    orders = [given(cc("rx", code), f"202{n}-01-01", rtype="MedicationRequest", id=f"o{n}",
+                    groupIdentifier={"value": f"L{n}"}) for n, code in ((1, "358258"), (2, "342369"))]
+    assert k.lines(c, context(*orders)).status is Status.MISSING
     assert k.lines(c, context(attestation(prior_lines=1))).status is Status.NOT_MET
     assert k.lines(c, context(attestation(prior_lines=3))).status is Status.MET
 
@@ -89,9 +94,11 @@ def test_failure_needs_a_reason():
     stopped = given(dmf, "2020-01-01", rtype="MedicationRequest", status="stopped",
                     statusReason=cc("sct", "266721009", "No response"))
     assert k.failure(c, context(stopped)).status is Status.MET
-    no_reason = given(dmf, "2020-01-01", rtype="MedicationRequest", status="stopped")
-    r = k.failure(c, context(no_reason))
+    taken = given(dmf, "2019-01-01", "2019-12-31", rtype="MedicationStatement")
+    r = k.failure(c, context(taken))
     assert r.status is Status.MISSING and "no failure" in r.note
+    only_ordered = given(dmf, "2020-01-01", rtype="MedicationRequest", status="stopped")
+    assert k.failure(c, context(only_ordered)).status is Status.MISSING
     assert k.failure(c, context()).status is Status.MISSING
 
 
