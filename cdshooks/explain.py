@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .fhirdates import parse_date
 from .hooks import prefetch_specs
-from .orders import governing_policies, match_coverage, order_concepts
+from .orders import governing_policies, match_coverage, order_concepts, routes_to
 from .policy.codes import SYSTEMS
 from .policy.context import Context
 from .policy.evaluate import evaluate
@@ -54,11 +54,12 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
         return 1
     anchor = on or parse_date(order.get("authoredOn")) or date.today()
     for policy, match in policies:
-        coverage = match_coverage(policy, record, anchor)
+        coverage = match_coverage(policy, record, anchor) if routes_to(policy, order, record) else None
         ctx = Context(record, order, anchor, policy.ordered_drug, Settings().attestation_questionnaire,
                       coverage.line_of_business if coverage else None)
         ev = evaluate(policy, ctx)
-        payer = coverage.payer_name if coverage else "no matching Coverage: the policy would not apply"
+        payer = coverage.payer_name if coverage else ("no matching Coverage, or not this policy's indication: "
+                                                      "the policy would not apply")
         console.print(f"[bold]{policy.id}[/bold] {policy.title} — {payer}")
         console.print(f"order {ev.order_ref} ({match.display}); {ev.pathway.value} criteria as of {ev.anchor}")
         table = Table(show_lines=False)

@@ -21,6 +21,8 @@ SHAPES = {
     "rxnorm": re.compile(r"^[0-9]{1,8}$"),
     "snomed": re.compile(r"^[0-9]{6,18}$"),
     "loinc": re.compile(r"^[0-9]{1,7}-[0-9]$"),
+    "cpt": re.compile(r"^[0-9]{4}[0-9A-Z]$"),
+    "icd10pcs": re.compile(r"^[0-9A-HJ-NP-Z]{7}$"),
 }
 
 

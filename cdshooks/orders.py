@@ -87,9 +87,15 @@ def _governing(library: Library, concepts: list[Any]) -> list[tuple[Policy, Matc
     return list(found.values())
 
 
+def routes_to(policy: Policy, order: Mapping[str, Any], record: PatientRecord) -> bool:
+    """The policy governs this order: by its own drug codes, or by a shared ingredient with the indication
+    shown (an alemtuzumab order for CLL is Campath, not Lemtrada)."""
+    return bool(policy.drug_codes.match(order_concepts(order, record))) or _indication_shown(policy, order, record)
+
+
 def _indication_shown(policy: Policy, order: Mapping[str, Any], record: PatientRecord) -> bool:
     """For an order matched only by a shared ingredient or name: its reason, or else the record, shows the
-    policy's indication (an alemtuzumab order for CLL is Campath, not Lemtrada)."""
+    policy's indication."""
     reasons = [r for r in order.get("reasonCode") or [] if isinstance(r, dict)]
     reasons += [res.get("code") for ref in order.get("reasonReference") or []
                 if (res := record.resolve(ref, order)) and res.get("resourceType") == "Condition"]
@@ -119,20 +125,19 @@ def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[li
 
 def line_of_business(coverage: Mapping[str, Any]) -> str | None:
     """medicaid / medicare / commercial / marketplace from Coverage.type (SOPT) or type and class names."""
-    for coding in codings_of(coverage.get("type")):
-        if normalize_system(coding.get("system")) == SOPT and isinstance(coding.get("code"), str):
-            family = SOPT_FAMILY.get(coding["code"][:1])
-            if family:
-                return family
     words = " ".join(
         [text_of(coverage.get("type"))]
         + [f"{c.get('name', '')} {c.get('value', '')} {text_of(c.get('type'))}" for c in coverage.get("class") or []
            if isinstance(c, dict)]
     ).lower()
-    for word, lob in LOB_WORDS:
-        if re.search(rf"\b{word}\b", words):
-            return lob
-    return None
+    named = next((lob for word, lob in LOB_WORDS if re.search(rf"\b{word}\b", words)), None)
+    for coding in codings_of(coverage.get("type")):
+        if normalize_system(coding.get("system")) == SOPT and isinstance(coding.get("code"), str):
+            family = SOPT_FAMILY.get(coding["code"][:1])
+            if family:
+                # SOPT has no marketplace code: private insurance named as a marketplace plan is one.
+                return "marketplace" if family == "commercial" and named == "marketplace" else family
+    return named
 
 
 def _payer_matches(app: Applicability, names: list[str], identifiers: list[str]) -> str | None:
@@ -193,8 +198,7 @@ def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[di
     for order in orders:
         on = parse_date(order.get("authoredOn")) or today
         for policy, match in governing_policies(library, order_concepts(order, record)):
-            ambiguous_only = not policy.drug_codes.match(order_concepts(order, record))
-            if ambiguous_only and not _indication_shown(policy, order, record):
+            if not routes_to(policy, order, record):
                 continue
             coverage = match_coverage(policy, record, on)
             if coverage:

@@ -23,6 +23,17 @@ MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 SCENARIOS = {s["key"]: s for s in MANIFEST["scenarios"]}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def criterion_crashes_fail_the_suite():
+    """Production turns a crashing criterion into `missing`; under test a crash must fail loudly instead, or a
+    broken criterion would pass every 'missing' and 'documentation-needed' expectation."""
+    from cdshooks.policy import evaluate
+
+    saved, evaluate.CAUGHT = evaluate.CAUGHT, ()
+    yield
+    evaluate.CAUGHT = saved
+
+
 @pytest.fixture(scope="session")
 def library():
     return load_library(DEFAULT_MAPPINGS)

@@ -19,6 +19,8 @@ SYSTEMS: Mapping[str, str] = {
     "ndc": "http://hl7.org/fhir/sid/ndc",
     "sopt": "https://nahdo.org/sopt",
     "condition-clinical": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+    "cpt": "http://www.ama-assn.org/go/cpt",
+    "icd10pcs": "http://www.cms.gov/Medicare/Coding/ICD10",
 }
 NDC = SYSTEMS["ndc"]
 # EHRs send HCPCS under a few spellings of the system; all mean HCPCS Level II.

@@ -43,8 +43,29 @@ def _conditions(ctx: Context, codes: CodeSet) -> tuple[list[tuple[dict, str]], l
     return usable, refuted
 
 
+def _order_reasons(ctx: Context) -> list[Any]:
+    """The indication the order itself states: reasonCode, or the Conditions its reasonReference names."""
+    out = [r for r in ctx.order.get("reasonCode") or [] if isinstance(r, dict) and codings_of(r)]
+    for ref in ctx.order.get("reasonReference") or []:
+        res = ctx.record.resolve(ref, ctx.order)
+        if res and res.get("resourceType") == "Condition" and codings_of(res.get("code")):
+            out.append(res["code"])
+    return out
+
+
 def diagnosis(c: Criterion, ctx: Context) -> Result:
-    """A coded diagnosis (optionally with a clinical status); contrary codes decide not-met."""
+    """A coded diagnosis (optionally with a clinical status); contrary codes decide not-met.
+
+    With `order_reason`, a coded indication on the order that is not this diagnosis decides not-met: the
+    request is for another use (which the policy refers elsewhere).
+    """
+    if c.params.get("order_reason") and (reasons := _order_reasons(ctx)):
+        codes: CodeSet = c.params["codes"]
+        wanted = codes.union(c.params.get("unspecific_codes", EMPTY), codes.id)
+        if not wanted.match(reasons, use_text=False):
+            shown = "; ".join(text_of(r) or _status_code(r) for r in reasons)
+            return Result(Status.NOT_MET, (Evidence(ctx.order_ref, f"the order's indication: {shown}"),),
+                          "the order is for another use")
     if note := unavailable_note(ctx.record, "Condition"):
         return missing(note)
     statuses = set(c.params.get("clinical_status") or [])

@@ -286,7 +286,8 @@ def failure(c: Criterion, ctx: Context) -> Result:
 
 
 def _given_dates(ctx: Context) -> list[tuple[date, date, Exposure]]:
-    return sorted((e.start, e.end or e.start, e) for e, _ in ctx.received(ctx.drug) if e.start)
+    return sorted(((e.start, e.end or e.start, e) for e, _ in ctx.received(ctx.drug) if e.start),
+                  key=lambda x: (x[0], x[1]))
 
 
 def time_since_last(c: Criterion, ctx: Context) -> Result:

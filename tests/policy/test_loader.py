@@ -45,7 +45,7 @@ def test_the_bundled_mappings_load_and_lint_clean():
 
 @pytest.mark.parametrize("old, new, path_part, message", [
     ("kind: age\n", "kind: birthday\n", "$.initial.criteria.criteria[2].kind", "unknown criterion kind"),
-    ("{codes: VS-MM}", "{codes: VS-NOPE}", ".params.codes", "unknown value set"),
+    ("order_reason: true, codes: VS-MM}", "order_reason: true, codes: VS-NOPE}", ".params.codes", "unknown value set"),
     ("threshold: 0.5 g/dL", "threshold: 0.5 grams", ".params.threshold", "UCUM"),
     ("source: I.A.3\n", "source: I.A.99\n", ".source", "not an item of the policy outline"),
     ("payer: lhcc", "payer: nobody", "$.applies_to[0].payer", "unknown payer"),
