@@ -51,7 +51,7 @@ CYTARABINE = cc("rx", "3041", "cytarabine")
 CYCLOPHOSPHAMIDE = cc("rx", "3002", "cyclophosphamide")
 VINCRISTINE = cc("rx", "11202", "vincristine")
 INOTUZUMAB = cc("rx", "1942950", "inotuzumab ozogamicin")
-KESIMPTA = cc("rx", "712566", "ofatumumab (Kesimpta)")
+KESIMPTA = cc("rx", "712566", "ofatumumab")  # as the EHR codes it: ingredient only
 ALEMTUZUMAB_ONLY = cc("rx", "117055", "alemtuzumab")
 MPROTEIN = ("33358-3", "Serum M-protein")
 

@@ -57,7 +57,8 @@ ELREXFIO_WEEKLY = dosage(76, "mg", 1, "wk")
 p = mm_four_lines(mm_base("elx-approve")).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
 scenario("elx-approve", "Elrexfio: every criterion shown by the record, label step-up", p,
          p.order(ELREXFIO, ELREXFIO_DOSE),
-         "likely-approved", criteria={"dx-mm": "met", "prescriber": "met", "age": "met", "rr": "met",
+         "likely-approved", approval="12 months", cite="I.A; approval duration per the 12.22.25 revision",
+         criteria={"dx-mm": "met", "prescriber": "met", "age": "met", "rr": "met",
                                       "serum-mprotein": "met", "monotherapy": "met", "prior-lines": "met",
                                       "prior-pi": "met", "prior-imid": "met", "prior-cd38": "met",
                                       "dose-wk1-24": "met", "regimen": "met"})
@@ -146,7 +147,8 @@ scenario("ide-approve", "Abecma: relapsed MM after 2 lines, all criteria met", p
 
 p = abecma_base("ide-cns").condition("icd", "G40.909", "Epilepsy, unspecified, not intractable", onset="2015-04-01")
 scenario("ide-cns", "Abecma: history of epilepsy (clinically relevant CNS pathology)", p, p.order(ABECMA, ABECMA_DOSE),
-         "likely-denied", criteria={"no-cns": "not-met", "cns-not-authorized": "not-met"})
+         "likely-denied", criteria={"no-cns": "not-met", "cns-not-authorized": "not-met"},
+         covered="not-covered", cite="I.A.6 / III.B")
 
 p = abecma_base("ide-bcma").given(TECLISTAMAB, "2025-06-01")
 scenario("ide-bcma", "Abecma: prior teclistamab (anti-BCMA)", p, p.order(ABECMA, ABECMA_DOSE), "likely-denied",
@@ -236,7 +238,7 @@ scenario("blin-approve", "Blincyto: relapsed CD19+ B-ALL, single agent, cycle 1 
 p = Patient("blin-dlbcl").coverage("MMM Healthcare", "111").prescriber(HEMONC).vitals(70, 170)
 p.condition("icd", "C83.38", "Diffuse large B-cell lymphoma, lymph nodes of multiple sites").attest(cd19_positive=True)
 scenario("blin-dlbcl", "Blincyto requested for DLBCL (not covered)", p, p.order(BLINCYTO, BLIN_DOSE), "likely-denied",
-         criteria={"not-dlbcl": "not-met"})
+         criteria={"not-dlbcl": "not-met"}, covered="not-covered", cite="D.i")
 
 p = ball_base("blin-tki").attest(cd19_positive=True).active(DASATINIB)
 scenario("blin-tki", "Blincyto with dasatinib (TKI pathway) for relapsed Ph+ B-ALL", p, p.order(BLINCYTO, BLIN_RR_C1),
@@ -293,7 +295,7 @@ scenario("lem-approve", "Lemtrada: RRMS after failure of all four required DMTs,
 
 p = ms_failures(ms_base("lem-ppms").condition("icd", "G35.B1", "Active primary progressive multiple sclerosis"))
 scenario("lem-ppms", "Lemtrada: primary progressive MS (excluded)", p, p.order(LEMTRADA, LEMTRADA_FIRST),
-         "likely-denied", criteria={"dx-ms": "not-met", "not-ppms": "not-met"})
+         "likely-denied", criteria={"dx-ms": "not-met", "not-ppms": "not-met"}, covered="not-covered", cite="III.B")
 
 p = ms_base("lem-nofailreason").condition("icd", "G35.A", "Relapsing-remitting multiple sclerosis")
 p.given(DMF, "2019-01-01", "2019-12-31", kind="MedicationRequest")

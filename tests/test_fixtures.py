@@ -1,23 +1,62 @@
-"""Every fixture gives its stated outcome, pathway and criterion statuses through the real HTTP endpoint."""
+"""Every fixture gives its stated outcome, pathway and criterion statuses through the real HTTP endpoint, and
+every card it gets is one a clinician can act on."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import SCENARIOS, scenario_request
+from markdown_it import MarkdownIt
+
+# Raw identifiers a clinician should never read in a card: FHIR references and value-set ids.
+FHIR_REF = re.compile(r"\b(?:Patient|Condition|Observation|Medication\w*|Procedure|Coverage|Practitioner\w*|"
+                      r"QuestionnaireResponse|AllergyIntolerance|Organization)/[A-Za-z0-9\-.]+")
+VALUESET_ID = re.compile(r"\b(?:VS|DRUG|LAB|SPEC|STATUS|REASON)-[A-Z0-9-]+\b")
+MD = MarkdownIt("commonmark")
 
 
-def evaluation(response: dict, order_ref: str) -> dict | None:
+def evaluation(response: dict, order_ref: str) -> tuple[dict, dict] | tuple[None, None]:
     for card in response.get("cards", []):
         ev = card["extension"]["pa-advisor.evaluation"]
         if ev["order"] == order_ref:
-            return ev
-    return None
+            return card, ev
+    return None, None
+
+
+def coverage_information(response: dict, order_ref: str) -> dict:
+    for action in response.get("systemActions", []):
+        res = action["resource"]
+        if f"{res['resourceType']}/{res['id']}" == order_ref:
+            return {e["url"]: e for e in res["extension"][-1]["extension"]}
+    return {}
+
+
+def check_card(key: str, card: dict, ev: dict) -> None:
+    """What every card must be (issue: the card a clinician reads)."""
+    assert len(card["summary"]) < 140, (key, card["summary"])
+    assert len(card["detail"]) <= 2000, (key, len(card["detail"]))
+    prose = card["summary"] + "\n" + card["detail"]
+    assert not FHIR_REF.search(prose), (key, FHIR_REF.search(prose).group(0))
+    assert not VALUESET_ID.search(prose), (key, VALUESET_ID.search(prose).group(0))
+    if ev["outcome"] == "likely-approved":
+        assert "not met" not in prose.lower() and "❌" not in prose, key
+        assert "denialReasons" not in ev
+    if ev["outcome"] == "documentation-needed":
+        assert ev.get("missingDocumentation"), key
+        assert "1. Document" in card["detail"], key
+    if ev["outcome"] == "likely-denied":
+        assert ev.get("denialReasons"), key
+    # Every bold block title renders as its own paragraph, never inside the list before it.
+    html = MD.render(card["detail"])
+    for title in re.findall(r"^\*\*(.+?)\*\*$", card["detail"], re.M):
+        assert f"<p><strong>{title}</strong></p>" in html, (key, title)
 
 
 def check_scenario(key: str, response: dict) -> None:
     s = SCENARIOS[key]
-    order = s["draftOrders"][0]
-    ev = evaluation(response, f"MedicationRequest/{order['id']}")
+    order_ref = f"MedicationRequest/{s['draftOrders'][0]['id']}"
+    card, ev = evaluation(response, order_ref)
     expected = s["expected"]
     if expected is None:
         assert ev is None, f"{key}: expected no card"
@@ -30,6 +69,13 @@ def check_scenario(key: str, response: dict) -> None:
     assert ev["pathway"] == expected["pathway"]
     for cid, status in expected["criteria"].items():
         assert statuses.get(cid) == status, f"{key}: criterion {cid} is {statuses.get(cid)}, expected {status}"
+    if "approval" in expected:
+        assert ev["approvalDuration"] == expected["approval"], (key, ev["approvalDuration"])
+    info = coverage_information(response, order_ref)
+    covered = expected.get("covered", "covered")
+    assert info["covered"]["valueCode"] == covered, key
+    assert ("pa-needed" in info) == (covered != "not-covered"), key  # CRD: no pa-needed when not covered
+    check_card(key, card, ev)
 
 
 @pytest.mark.parametrize("key", sorted(SCENARIOS))
@@ -37,3 +83,10 @@ def test_fixture_outcome_with_full_prefetch(key, client, library):
     response = client.post("/cds-services/pa-order-sign", json=scenario_request(key, library))
     assert response.status_code == 200, response.json
     check_scenario(key, response.json)
+
+
+def test_there_are_fixtures_for_every_outcome_and_policy():
+    outcomes = {(s["key"].split("-")[0], (s["expected"] or {}).get("outcome")) for s in SCENARIOS.values()}
+    for prefix in ("elx", "ide", "blin", "lem"):
+        for outcome in ("likely-approved", "likely-denied", "documentation-needed", None):
+            assert (prefix, outcome) in outcomes, (prefix, outcome)

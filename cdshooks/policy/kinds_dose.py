@@ -271,15 +271,16 @@ def dose_increase(c: Criterion, ctx: Context) -> Result:
     last = given[-1][1]
     dosage = last.resource.get("dosage") if isinstance(last.resource.get("dosage"), dict) else {}
     last_amount = quantity_of(dosage.get("dose"))
-    gaps = [(b[0] - a[0]).days for a, b in zip(given, given[1:], strict=False)]
-    last_gap = gaps[-1] if gaps else None
+    gaps = sorted((b[0] - a[0]).days for a, b in zip(given[-5:], given[-4:], strict=False))
+    # The usual interval of the last doses (a median, so one late or early dose does not decide).
+    last_gap = gaps[len(gaps) // 2] if gaps else None
     if new.amount is None or last_amount is None:
         return missing("the dose per administration of the order or of the last dose given is not stated")
     more = _over(new.amount, last_amount)
     if more is None:
         return missing(f"dose units '{new.amount.unit}' and '{last_amount.unit}' cannot be compared")
-    sooner = bool(new.interval_days and last_gap and new.interval_days < last_gap - 1)
+    sooner = bool(new.interval_days and last_gap and new.interval_days < last_gap)
     ev = (Evidence(last.ref, f"last dose {last_amount} on {given[-1][0].isoformat()}"
-                   + (f", {last_gap} days after the one before" if last_gap else ""), given[-1][0].isoformat()),
+                   + (f", usually every {last_gap} days" if last_gap else ""), given[-1][0].isoformat()),
           Evidence(ctx.order_ref, f"requested {_show(new)}"))
     return Result(Status.MET if more or sooner else Status.NOT_MET, ev)
