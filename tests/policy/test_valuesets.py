@@ -1,0 +1,139 @@
+"""Value sets as reviewed data: the compiled sets equal a reviewed snapshot, and every clinically important member
+(each BCMA agent, each CAR-T product, each CNS code or prefix, each MS DMT) is matched by the criterion it feeds.
+
+A deliberate change to a value set updates tests/policy/golden/valuesets.json in the same commit (regenerate with
+`python -m tests.policy.test_valuesets`), so the change is read in review rather than slipping through.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import simple_icd_10_cm as icd
+
+from cdshooks.policy.context import Context
+from cdshooks.policy.kinds import KINDS
+from cdshooks.policy.loader import load_library
+from cdshooks.policy.model import Status
+from cdshooks.record import PatientRecord
+from cdshooks.settings import DEFAULT_MAPPINGS
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "valuesets.json"
+LIBRARY = load_library(DEFAULT_MAPPINGS)
+POLICIES = {p.id: p for p in LIBRARY.policies}
+ANCHOR = date(2026, 11, 20)
+
+
+def snapshot() -> dict:
+    out = {}
+    for vs_id, cs in sorted(LIBRARY.valuesets.items()):
+        out[vs_id] = {"codes": sorted(f"{s}|{c}" for s, c in cs.codes),
+                      "prefixes": sorted(f"{s}|{p}" for s, p in cs.prefixes), "names": sorted(set(cs.names))}
+    return out
+
+
+def test_value_sets_match_the_reviewed_snapshot():
+    golden = json.loads(GOLDEN.read_text())
+    current = snapshot()
+    assert current.keys() == golden.keys()
+    for vs_id in golden:
+        assert current[vs_id] == golden[vs_id], f"{vs_id} changed: review it and update {GOLDEN.name}"
+
+
+def a_code_under(prefix: str) -> str:
+    """A real ICD-10-CM code under a prefix (the prefix itself when it is a code)."""
+    if icd.is_leaf(prefix):
+        return prefix
+    return next(c for c in icd.get_descendants(prefix) if icd.is_leaf(c))
+
+
+def members(vs_id: str) -> list[tuple[str, str]]:
+    cs = LIBRARY.valuesets[vs_id]
+    out = sorted(cs.codes)
+    out += [(s, a_code_under(p)) for s, p in cs.prefixes]
+    return out
+
+
+def run(policy: str, criterion: str, resources: list[dict], draft_changes: dict | None = None) -> Status:
+    pol = POLICIES[policy]
+    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
+             "medicationCodeableConcept": {"coding": [dict(pol.drug_coding)]}, **(draft_changes or {})}
+    record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
+                                                 *resources], draft_orders=[order],
+                                          retrieved={"Condition", "MedicationRequest", "MedicationAdministration",
+                                                     "MedicationStatement", "Procedure", "Observation"})
+    c = pol.criteria_by_id[criterion]
+    return KINDS[c.kind](c, Context(record, order, ANCHOR, pol.ordered_drug, "urn:x")).status
+
+
+def coded(system: str, code: str) -> dict:
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def administered(system: str, code: str) -> dict:
+    if system.endswith("cpt") or system.endswith("ICD10"):
+        return {"resourceType": "Procedure", "id": "x", "status": "completed", "subject": {"reference": "Patient/p1"},
+                "code": coded(system, code), "performedDateTime": "2025-01-10"}
+    return {"resourceType": "MedicationAdministration", "id": "x", "status": "completed",
+            "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": coded(system, code),
+            "effectiveDateTime": "2025-01-10"}
+
+
+@pytest.mark.parametrize("system, code", members("DRUG-BCMA"), ids=lambda v: str(v)[-12:])
+def test_every_anti_bcma_agent_given_before_denies_abecma(system, code):
+    assert run("CP.PHAR.481", "no-prior-bcma", [administered(system, code)]) is Status.NOT_MET
+
+
+@pytest.mark.parametrize("system, code", members("DRUG-CART"), ids=lambda v: str(v)[-12:])
+def test_every_car_t_product_or_infusion_given_before_denies_abecma(system, code):
+    assert run("CP.PHAR.481", "no-prior-cart", [administered(system, code)]) is Status.NOT_MET
+
+
+def condition(system: str, code: str) -> dict:
+    return {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p1"}, "code": coded(system, code),
+            "clinicalStatus": {"coding": [{"code": "resolved"}]},
+            "verificationStatus": {"coding": [{"code": "confirmed"}]}}
+
+
+@pytest.mark.parametrize("system, code", members("VS-CNS"), ids=lambda v: str(v)[-12:])
+def test_every_named_cns_pathology_even_resolved_denies_abecma(system, code):
+    assert run("CP.PHAR.481", "no-cns", [condition(system, code)]) is Status.NOT_MET
+
+
+@pytest.mark.parametrize("system, code", members("VS-CNS-ASK"), ids=lambda v: str(v)[-12:])
+def test_borderline_neurological_history_is_asked_about(system, code):
+    assert run("CP.PHAR.481", "no-cns", [condition(system, code)]) is Status.MISSING
+
+
+@pytest.mark.parametrize("code", ["S06.0X0A", "G43.909", "R51.9", "G47.33"])
+def test_common_neurological_findings_the_policy_does_not_name_do_not_count(code):
+    """Concussion without loss of consciousness, migraine, headache, sleep apnoea."""
+    assert run("CP.PHAR.481", "no-cns", [condition("http://hl7.org/fhir/sid/icd-10-cm", code)]) is Status.MET
+
+
+def current_order(system: str, code: str) -> dict:
+    return {"resourceType": "MedicationRequest", "id": "dmt", "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": coded(system, code),
+            "authoredOn": "2026-10-01"}
+
+
+@pytest.mark.parametrize("system, code", members("DRUG-MS-DMT"), ids=lambda v: str(v)[-12:])
+def test_every_other_ms_dmt_ordered_now_blocks_lemtrada(system, code):
+    assert run("CP.PHAR.243", "no-concurrent-dmt", [current_order(system, code)]) is Status.NOT_MET
+
+
+@pytest.mark.parametrize("name", ["Kesimpta", "ofatumumab", "Ocrevus Zunovo", "Tyruko", "Vumerity", "Bafiertam",
+                                  "Tascenso ODT", "Briumvi", "Mavenclad", "Zeposia", "Ponvory", "Mayzent"])
+def test_every_appendix_d_dmt_named_only_in_text_blocks_lemtrada(name):
+    order = {**current_order("urn:local", "x"), "medicationCodeableConcept": {"text": name}}
+    assert run("CP.PHAR.243", "no-concurrent-dmt", [order]) is Status.NOT_MET
+
+
+if __name__ == "__main__":  # regenerate the snapshot after a reviewed change
+    GOLDEN.write_text(json.dumps(snapshot(), indent=1) + "\n")
+    sys.exit(0)
