@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cdshooks.hooks import prefetch_specs
 from cdshooks.orders import orders_in_scope
 from cdshooks.policy import evaluate as engine
 from cdshooks.policy.context import Context
@@ -40,7 +41,10 @@ UNREACHABLE = {
 def evaluate_fixture(s: dict):
     bundle = json.loads((FIXTURES / s["bundle"]).read_text())
     resources = [e["resource"] for e in bundle["entry"]]
-    record = PatientRecord.from_resources(s["patientId"], resources, draft_orders=s["draftOrders"])
+    # As with full prefetch: every type the service asks for was read, whether or not the record has any.
+    read = {spec.resource_type for spec in prefetch_specs(LIBRARY) if spec.resource_type}
+    record = PatientRecord.from_resources(s["patientId"], resources, draft_orders=s["draftOrders"],
+                                          retrieved=read | {r["resourceType"] for r in resources})
     out = []
     for scope in orders_in_scope(LIBRARY, record, s["draftOrders"][:1], ANCHOR):
         ctx = Context(record, scope.order, ANCHOR, scope.policy.ordered_drug, ATTEST,

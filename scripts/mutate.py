@@ -1,0 +1,193 @@
+"""Mutation testing of the clinical logic: mapping numbers, comparators and value sets, and the engine's comparisons.
+
+Each mutant changes one thing in a scratch copy of the project; the fast policy suite (tests/policy: offline
+fixtures with their full expectations, pathways, value sets, kinds) then runs against it. A mutant is killed when
+the suite fails. Two scores are reported: behaviour only (without the tests that compare data with data: the
+pinned-number table and the value-set snapshot), and with them.
+
+    python scripts/mutate.py [--jobs 2] [--limit N] [--only mapping|engine]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_TESTS = ["tests/policy/test_pinned_numbers.py", "tests/policy/test_valuesets.py::"
+              "test_value_sets_match_the_reviewed_snapshot"]
+NUMBER_KEYS = ("min", "below", "max", "days", "months", "lookback_days", "min_days", "max_days", "min_interval_days",
+               "max_count", "weight_below_kg", "gap_days", "current_within_days", "stale_days", "window_days",
+               "from_week", "to_week", "threshold", "max_dose", "max_daily", "max_daily_per_m2", "ratio_low",
+               "ratio_high")
+NUMBER = re.compile(r"\b(" + "|".join(NUMBER_KEYS) + r"): (\d+(?:\.\d+)?)")
+FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<="}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    file: str
+    line: int
+    before: str
+    after: str
+    kind: str
+
+    def label(self) -> str:
+        return f"{self.file}:{self.line} [{self.kind}] {self.before.strip()[:60]!r} -> {self.after.strip()[:60]!r}"
+
+
+def _numbers(value: str) -> list[str]:
+    if re.fullmatch(r"\d+", value):
+        n = int(value)
+        return sorted({str(n + 1), str(max(n - 1, 0))} - {value})
+    x = float(value)
+    return [f"{x * 1.5:g}", f"{x * 0.5:g}"]
+
+
+def mapping_mutants() -> list[Mutant]:
+    out = []
+    for path in sorted((ROOT / "mappings" / "policies").glob("*.yaml")):
+        rel = str(path.relative_to(ROOT))
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if line.lstrip().startswith("#"):
+                continue
+            for m in NUMBER.finditer(line):
+                for new in _numbers(m.group(2)):
+                    mutated = line[:m.start(2)] + new + line[m.end(2):]
+                    out.append(Mutant(rel, i, line, mutated, f"number {m.group(1)}"))
+            for m in re.finditer(r'comparator: "(>=|<=|>|<)"', line):
+                mutated = line[:m.start(1)] + FLIP[m.group(1)] + line[m.end(1):]
+                out.append(Mutant(rel, i, line, mutated, "comparator"))
+    for path in sorted((ROOT / "mappings" / "valuesets").glob("*.yaml")):
+        rel = str(path.relative_to(ROOT))
+        current = None
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if m := re.match(r"^  ([A-Z][A-Z0-9-]+):$", line):
+                current = m.group(1)
+            elif current and re.match(r"^      - \[(rxnorm|hcpcs|icd10cm|snomed|loinc|cpt|icd10pcs|ndc|nucc)", line):
+                # Every code and prefix, one at a time (a drug dropped from an exclusion list, a code from a set).
+                out.append(Mutant(rel, i, line, "", f"drop code from {current}"))
+            elif current and re.match(r"^    include: \[", line):
+                items = re.findall(r"[A-Z][A-Z0-9-]+", line.split(":", 1)[1])
+                for item in items:
+                    kept = [x for x in items if x != item]
+                    out.append(Mutant(rel, i, line, f"    include: [{', '.join(kept)}]" if kept else "",
+                                      f"drop include {item} from {current}"))
+    return out
+
+
+def engine_mutants() -> list[Mutant]:
+    out = []
+    for path in sorted((ROOT / "cdshooks" / "policy").glob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        in_doc = False
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            stripped = line.strip()
+            if stripped.count('"""') == 1:
+                in_doc = not in_doc
+                continue
+            if in_doc or stripped.startswith("#") or stripped.startswith(("def ", "class ", "@")):
+                continue
+            code = line.split("  #")[0]
+            for m in re.finditer(r"(?<![=!<>])(>=|<=|>|<)(?![=>])", code):
+                if "->" in code[max(0, m.start() - 1):m.end() + 1]:
+                    continue
+                mutated = line[:m.start()] + FLIP[m.group(1)] + line[m.end():]
+                out.append(Mutant(rel, i, line, mutated, "comparison"))
+            if m := re.match(r"^([A-Z_]+_DAYS) = (\d+)", line):
+                for new in _numbers(m.group(2)):
+                    out.append(Mutant(rel, i, line, f"{m.group(1)} = {new}", "constant"))
+    return out
+
+
+def run(mutant: Mutant, work: Path, deselect: list[str]) -> bool:
+    target = work / mutant.file
+    original = target.read_text()
+    lines = original.splitlines()
+    lines[mutant.line - 1] = mutant.after
+    target.write_text("\n".join(lines) + "\n")
+    try:
+        args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                "tests/policy"] + [f"--deselect={d}" for d in deselect]
+        done = subprocess.run(args, cwd=work, capture_output=True, timeout=300)
+        return done.returncode != 0  # killed
+    except subprocess.TimeoutExpired:
+        return True
+    finally:
+        target.write_text(original)
+
+
+def scratch() -> Path:
+    work = Path(tempfile.mkdtemp(prefix="pa-mutation-"))
+    for name in ("cdshooks", "mappings", "tests", "fhir_fixtures", "pyproject.toml"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    return work
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="run only the first N mutants (a quick look)")
+    ap.add_argument("--only", choices=["mapping", "engine"])
+    args = ap.parse_args()
+    mutants = ([] if args.only == "engine" else mapping_mutants()) + ([] if args.only == "mapping" else
+                                                                       engine_mutants())
+    if args.limit:
+        mutants = mutants[: args.limit]
+    works = [scratch() for _ in range(args.jobs)]
+    check = subprocess.run([sys.executable, "-c", "import cdshooks; print(cdshooks.__file__)"], cwd=works[0],
+                           capture_output=True, text=True).stdout.strip()
+    if not check.startswith(str(works[0])):
+        print(f"error: the scratch copy does not import its own cdshooks ({check})", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    survivors: list[Mutant] = []
+
+    def job(i_m: tuple[int, Mutant]) -> tuple[Mutant, bool]:
+        i, m = i_m
+        return m, run(m, works[i % len(works)], DATA_TESTS)
+
+    # Behaviour-only pass: one job per scratch copy at a time.
+    with cf.ThreadPoolExecutor(max_workers=len(works)) as pool:
+        pending = list(enumerate(mutants))
+        results = []
+        while pending:
+            batch, pending = pending[: len(works)], pending[len(works):]
+            batch = [(slot, m) for slot, (_, m) in enumerate(batch)]
+            results += list(pool.map(job, batch))
+    survivors = [m for m, killed in results if not killed]
+    # Survivors against the whole policy suite (with the data pins).
+    still = [m for m in survivors if not run(m, works[0], [])]
+    for w in works:
+        shutil.rmtree(w, ignore_errors=True)
+    n = len(mutants)
+    for label, alive in (("behaviour only", survivors), ("with the pinned numbers and value-set snapshot", still)):
+        killed = n - len(alive)
+        print(f"{label}: {killed}/{n} mutants killed ({100 * killed / max(n, 1):.1f} %)")
+    by_kind: dict[str, list[int]] = {}
+    for m, killed in results:
+        k = "mapping" if m.file.startswith("mappings") else "engine"
+        by_kind.setdefault(k, [0, 0])
+        by_kind[k][0] += killed
+        by_kind[k][1] += 1
+    for k, (killed, total) in by_kind.items():
+        print(f"  {k}: {killed}/{total} killed by behaviour")
+    if survivors:
+        print("survivors (behaviour only):")
+        for m in survivors:
+            print(f"  {m.label()}")
+    print(f"{time.monotonic() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
