@@ -65,6 +65,9 @@ def test_empty_access_token_is_treated_as_no_token(client, library, fhir_server)
     resp = client.post("/cds-services/pa-order-sign", json=body)
     # The server requires a token, so without one the required data is unobtainable: 412, not 500.
     assert resp.status_code == 412
+    assert resp.json["resourceType"] == "OperationOutcome"
+    assert "Patient" in resp.json["issue"][0]["diagnostics"] and "not authorized (401)" in \
+        resp.json["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("key", ["elx-approve", "lem-ppms"])
