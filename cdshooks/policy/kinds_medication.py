@@ -96,18 +96,13 @@ def no_prior(c: Criterion, ctx: Context) -> Result:
     return Result(Status.MET, (Evidence("MedicationAdministration", f"none of {n} history entries matches"),))
 
 
-def _is_stale(ctx: Context, exp: Exposure, label: str, codes: CodeSet, days: int) -> bool:
-    """A current order with no dose given, dispensed or stated for `days` (and not written recently)."""
+def _is_stale(exp: Exposure, label: str, last_given: dict[str, date], since: date) -> bool:
+    """A current order with no dose given, dispensed or stated since `since` (and not written since then)."""
     if exp.resource_type != "MedicationRequest":
         return False
-    since = ctx.anchor - timedelta(days=days)
-    authored = exp.start
-    if authored and authored >= since:
+    if exp.start and exp.start >= since:
         return False
-    for other, other_label in ctx.received(codes):
-        if other_label == label and ((other.end or other.start) or date.min) >= since:
-            return False
-    return True
+    return last_given.get(label, date.min) < since
 
 
 def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -> tuple[list[Evidence], list[Evidence]]:
@@ -119,12 +114,17 @@ def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -
         if (m := codes.match(concepts)) and not ctx.drug.match(concepts) and not is_local_route(order):
             name = (codes.displays or {}).get((m.system, m.code), m.display)
             current.append(Evidence(ref_of(order), f"also ordered now: {name}"))
+    last_given: dict[str, date] = {}
+    for given, label in ctx.received(codes):
+        if when := given.end or given.start:
+            last_given[label] = max(last_given.get(label, date.min), when)
+    since = ctx.anchor - timedelta(days=stale_days)
     for exp, label in ctx.matching(codes):
         if not exp.current or exp.local_route or (exp.end and exp.end < ctx.anchor):
             continue
         if ctx.drug.match_keys(exp.keys, exp.text):
             continue
-        if _is_stale(ctx, exp, label, codes, stale_days):
+        if _is_stale(exp, label, last_given, since):
             stale.append(_exp_ev(exp, label, f"order still active but no dose in {stale_days} days:"))
         else:
             current.append(_exp_ev(exp, label, "current therapy:"))
