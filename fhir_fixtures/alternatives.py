@@ -7,33 +7,42 @@ from __future__ import annotations
 from builder import (
     ABECMA,
     BLINCYTO,
-    BORTEZOMIB,
     DARATUMUMAB,
     DASATINIB,
     ELREXFIO,
     HEMONC,
     LEMTRADA,
-    LENALIDOMIDE,
-    POMALIDOMIDE,
     Patient,
     dosage,
     scenario,
     step,
 )
 from messy import elx_continued, weekly
-from seed import ABECMA_DOSE, BLIN_DOSE, BLIN_RR_C1, ELREXFIO_DOSE, LEMTRADA_FIRST, mm_base, mm_four_lines, ms_base
+from seed import (
+    ABECMA_DOSE,
+    BLIN_DOSE,
+    BLIN_RR_C1,
+    ELREXFIO_DOSE,
+    LEMTRADA_FIRST,
+    RELAPSED_MM,
+    abecma_base,
+    mm_base,
+    mm_four_lines,
+    ms_base,
+)
 
 APPROVED = "likely-approved"
 
 
-def elx_base(key: str, dx: tuple[str, str] = ("C90.02", "Multiple myeloma in relapse")) -> Patient:
-    p = Patient(key).coverage("Louisiana Healthcare Connections", "21", "Louisiana Medicaid Managed Care")
-    p.prescriber(HEMONC).condition("icd", *dx)
-    return mm_four_lines(p).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
+NOT_IN_REMISSION = ("C90.00", "Multiple myeloma not having achieved remission", "active")
+
+
+def elx_base(key: str, dx: tuple[str, str, str] = RELAPSED_MM) -> Patient:
+    return mm_four_lines(mm_base(key, dx)).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
 
 
 # ---- LA.PHAR.652 ----------------------------------------------------------------------------------------------------
-p = elx_base("elx-refractoryAttested", ("C90.00", "Multiple myeloma not having achieved remission"))
+p = elx_base("elx-refractoryAttested", NOT_IN_REMISSION)
 p.attest(rr_attest=True)
 scenario("elx-refractoryAttested", "Elrexfio: refractory disease attested (no relapse code)", p,
          p.order(ELREXFIO, ELREXFIO_DOSE), APPROVED, cite="I.A.4", criteria={"rr-attest": "met", "rr": "met"})
@@ -70,10 +79,8 @@ scenario("elx-viaPlan", "Elrexfio continued: receiving via the plan's benefit (u
 # ---- CP.PHAR.481 ----------------------------------------------------------------------------------------------------
 
 
-def ide_base(key: str, dx: tuple[str, str] = ("C90.02", "Multiple myeloma in relapse")) -> Patient:
-    p = Patient(key).coverage("Sunshine Health", "21", "Florida Medicaid").prescriber(HEMONC).condition("icd", *dx)
-    p.line("L1", "2023-01-01", "2023-12-31", BORTEZOMIB, LENALIDOMIDE)
-    return p.line("L2", "2024-02-01", "2026-08-31", DARATUMUMAB, POMALIDOMIDE)
+def ide_base(key: str, dx: tuple[str, str, str] = RELAPSED_MM) -> Patient:
+    return abecma_base(key, dx, mprotein=False)
 
 
 p = ide_base("ide-progression").status("271299001", "Patient's condition worsened", "2026-10-20")
@@ -84,7 +91,7 @@ p = ide_base("ide-flc").flc(2.1, 180, 0.012, "mg/L", "2026-11-09")
 scenario("ide-flc", "Abecma: involved lambda FLC 180 mg/L with ratio 0.012", p, p.order(ABECMA, ABECMA_DOSE),
          APPROVED, cite="I.A.4.a.iii", criteria={"flc": "met"})
 
-p = ide_base("ide-refractory", ("C90.00", "Multiple myeloma not having achieved remission"))
+p = ide_base("ide-refractory", NOT_IN_REMISSION)
 p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-11-01").attest(rr_attest=True)
 scenario("ide-refractory", "Abecma: refractory myeloma attested", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
          cite="I.A.1", criteria={"rr-attest": "met"})

@@ -33,12 +33,15 @@ from builder import (
     step,
 )
 
-
 # ---------------------------------------------------------------------------------------------------------------
 # LA.PHAR.652 elranatamab — Louisiana Healthcare Connections Medicaid
-def mm_base(key: str, **kw: Any) -> Patient:
+RELAPSED_MM = ("C90.02", "Multiple myeloma in relapse", "relapse")
+
+
+def mm_base(key: str, dx: tuple[str, str, str] = RELAPSED_MM, **kw: Any) -> Patient:
     p = Patient(key, **kw).coverage("Louisiana Healthcare Connections", "21", "Louisiana Medicaid Managed Care")
-    p.prescriber(HEMONC).condition("icd", "C90.02", "Multiple myeloma in relapse", clinical="relapse")
+    code, display, clinical = dx
+    p.prescriber(HEMONC).condition("icd", code, display, clinical=clinical)
     return p
 
 
@@ -132,12 +135,14 @@ scenario("elx-otherplan", "Elrexfio: Coverage is a plan LA.PHAR.652 does not cov
 ABECMA_DOSE = dosage(450, "10*6")
 
 
-def abecma_base(key: str, **kw: Any) -> Patient:
+def abecma_base(key: str, dx: tuple[str, str, str] = RELAPSED_MM, mprotein: bool = True, **kw: Any) -> Patient:
+    """Two lines given (VRd, then Dara-Pd) and, unless told otherwise, a serum M-protein of 0.9 g/dL."""
     p = Patient(key, **kw).coverage("Sunshine Health", "21", "Florida Medicaid").prescriber(HEMONC)
-    p.condition("icd", "C90.02", "Multiple myeloma in relapse", clinical="relapse")
+    code, display, clinical = dx
+    p.condition("icd", code, display, clinical=clinical)
     p.line("L1", "2023-01-01", "2023-12-31", BORTEZOMIB, LENALIDOMIDE)
     p.line("L2", "2024-02-01", "2026-08-31", DARATUMUMAB, POMALIDOMIDE)
-    return p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-11-01")
+    return p.lab("33358-3", "Serum M-protein", 0.9, "g/dL", "2026-11-01") if mprotein else p
 
 
 p = abecma_base("ide-approve")
