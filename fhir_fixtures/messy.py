@@ -181,6 +181,13 @@ scenario("lem-staleDmt", "Lemtrada: a 2020 teriflunomide order still 'active' as
          p.order(LEMTRADA, LEMTRADA_FIRST), "documentation-needed", cite="I.A.5",
          criteria={"no-concurrent-dmt": "missing"})
 
+p = mm_four_lines(mm_base("elx-stoppedLongAgo"))
+weekly("2025-01-06", 20, ELREXFIO, p)  # January to May 2025, nothing since
+p.status("268910001", "Patient's condition improved", "2026-11-10")
+scenario("elx-stoppedLongAgo", "Elrexfio: doses ended 18 months ago: 'currently receiving' is not shown", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), "documentation-needed", pathway="continued", cite="II.A.1",
+         criteria={"receiving-30-days": "missing", "currently-receiving": "missing"})
+
 # ---- B. Dosing ----------------------------------------------------------------------------------------------------
 p = mm_four_lines(mm_base("elx-first76")).lab(*MPROTEIN, 1.2, "g/dL", "2026-11-05")
 scenario("elx-first76", "Elrexfio: a first dose of 76 mg skips the label step-up (12 mg, 32 mg)", p,

@@ -258,7 +258,8 @@ scenario("blin-nocd19", "Blincyto: CD19 status not documented", p, p.order(BLINC
          "documentation-needed", criteria={"cd19-positive": "missing", "dx-ball": "missing"})
 
 p = ball_base("blin-cd19neg").attest(cd19_positive=False)
-scenario("blin-cd19neg", "Blincyto: blasts documented CD19-negative", p, p.order(BLINCYTO, BLIN_RR_C1), "likely-denied",
+scenario("blin-cd19neg", "Blincyto: blasts documented CD19-negative (one reason, whatever the pathway)", p,
+         p.order(BLINCYTO, BLIN_RR_C1), "likely-denied", cite="A.i / A.iv / A.vii / A.x",
          criteria={"cd19-positive": "not-met", "dx-ball": "not-met"})
 
 p = ball_base("blin-continued").attest(cd19_positive=True, no_toxicity=True, duration=True, oncology_note=True,

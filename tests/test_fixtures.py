@@ -90,3 +90,10 @@ def test_there_are_fixtures_for_every_outcome_and_policy():
     for prefix in ("elx", "ide", "blin", "lem"):
         for outcome in ("likely-approved", "likely-denied", "documentation-needed", None):
             assert (prefix, outcome) in outcomes, (prefix, outcome)
+
+
+def test_one_cd19_negative_result_is_one_denial_reason(client, library):
+    """Mirrored into four pathways (and the infant pathway is not for this adult): one decisive reason."""
+    response = client.post("/cds-services/pa-order-sign", json=scenario_request("blin-cd19neg", library)).json
+    ev = response["cards"][0]["extension"]["pa-advisor.evaluation"]
+    assert ev["denialReasons"] == ["A.i: Leukemic blasts are CD19-positive — attested: no"]

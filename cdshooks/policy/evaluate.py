@@ -154,6 +154,9 @@ def _denials(r: CriterionResult, out: list[CriterionResult], run: _Run) -> None:
             found: list[CriterionResult] = []
             _denials(child, found, run)
             branches.append({x.criterion.id: x for x in found})
+        # An alternative that is not for this patient at all (it fails on its gate) explains nothing.
+        relevant = [b for b in branches if not any(x.criterion.gate for x in b.values())]
+        branches = relevant if any(relevant) else branches
         while branches := [b for b in branches if b]:
             counts: dict[str, int] = {}
             for b in branches:

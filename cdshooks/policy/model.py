@@ -92,6 +92,8 @@ class Criterion:
     not_covered: bool = False
     # Not met → the request belongs to another policy: which one, and what to submit there.
     referral: str | None = None
+    # Says who an alternative is for (infants): failing it explains nothing when another reason does.
+    gate: bool = False
 
     @property
     def is_combinator(self) -> bool:
