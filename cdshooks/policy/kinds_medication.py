@@ -24,6 +24,7 @@ REGIMEN_GRACE_DAYS = 30
 # Drugs started within this many days of a stem cell transplant are its conditioning (one line with it).
 TRANSPLANT_DAYS = 30
 EXCLUDED_ALLERGY = {"refuted", "entered-in-error"}
+ORDER_MAY_HAVE_BEEN_GIVEN = {"active", "on-hold", "completed", "stopped", "unknown"}
 
 
 def _exp_ev(exp: Exposure, label: str, what: str = "received") -> Evidence:
@@ -86,9 +87,10 @@ def no_prior(c: Criterion, ctx: Context) -> Result:
         return Result(Status.NOT_MET, tuple(ev))
     if note := unavailable_note(ctx.record, *HISTORY_TYPES):
         return missing(note)
-    # An earlier order with no record of a dose: it may or may not have been given.
+    # An earlier order with no record of a dose: it may or may not have been given (a cancelled one was not).
     ordered = [(e, label) for e, label in ctx.matching(codes)
-               if e.resource_type == "MedicationRequest" and not (e.start and e.start > ctx.anchor)]
+               if e.resource_type == "MedicationRequest" and e.status in ORDER_MAY_HAVE_BEEN_GIVEN
+               and not (e.start and e.start > ctx.anchor)]
     if ordered:
         return missing("an earlier order exists but no dose is recorded: confirm whether it was given",
                        [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])

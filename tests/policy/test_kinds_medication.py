@@ -143,7 +143,8 @@ WEEKLY = crit("dose", phases=({"from_week": 1, "to_week": 24, "max_dose": q(76, 
 
 
 def dose(c, dosage_instruction, *history):
-    return kinds_dose.dose(c, context(*history, draft=order(dosageInstruction=dosage_instruction)))
+    kind = kinds_dose.dose_increase if c.kind == "dose_increase" else kinds_dose.dose
+    return kind(c, context(*history, draft=order(dosageInstruction=dosage_instruction)))
 
 
 def test_dose_within_limits_and_in_other_units():
@@ -184,3 +185,125 @@ def test_dose_daily_rate_and_course_days():
 
 def test_empty_codeset_matches_nothing():
     assert EMPTY.match([cc("rx", "1")]) is None
+
+
+def test_an_earlier_order_is_asked_about_unless_it_was_cancelled():
+    c = crit("no_prior", codes=BCMA)
+    completed = given(cc("rx", "2619426"), "2025-06-01", rtype="MedicationRequest", status="completed")
+    r = k.no_prior(c, context(completed))
+    assert r.status is Status.MISSING and "confirm whether it was given" in r.note
+    cancelled = given(cc("rx", "2619426"), "2025-06-01", rtype="MedicationRequest", status="cancelled")
+    assert k.no_prior(c, context(cancelled)).status is Status.MET
+
+
+def test_a_stale_active_order_is_a_question_and_a_recent_dose_keeps_it_current():
+    c = crit("concurrent", codes=ANTIMM)
+    old_order = given(cc("rx", "342369"), "2024-01-01", rtype="MedicationRequest", status="active",
+                      dosageInstruction=[])  # no period: current since 2024, no dose since
+    r = k.concurrent(c, context(old_order))
+    assert r.status is Status.MISSING and r.note == "confirm this order was stopped"
+    dispensed = {"resourceType": "MedicationDispense", "id": "d1", "status": "completed",
+                 "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": cc("rx", "342369"),
+                 "whenHandedOver": "2026-10-30"}
+    assert k.concurrent(c, context(old_order, dispensed)).status is Status.NOT_MET
+
+
+def test_intrathecal_use_is_not_combination_therapy():
+    c = crit("concurrent", codes=codeset(("rx", "6851")))
+    it = order(cc("rx", "6851"), id="it-mtx",
+               dosageInstruction=[{"route": cc("sct", "72607000", "Intrathecal route")}])
+    assert k.concurrent(c, context(others=(it,))).status is Status.MET
+    iv = order(cc("rx", "6851"), id="iv-mtx", dosageInstruction=[{"route": {"text": "intravenous"}}])
+    assert k.concurrent(c, context(others=(iv,))).status is Status.NOT_MET
+
+
+def test_lines_keep_induction_transplant_and_maintenance_as_one_and_split_on_progression():
+    from cdshooks.policy.kinds_medication import regimen_lines
+    from cdshooks.record import PatientRecord
+
+    def stmt(code, start, end, rid):
+        return given(cc("rx", code), start, end, rtype="MedicationStatement", id=rid)
+
+    rec = PatientRecord.from_resources("p1", [
+        stmt("358258", "2022-01-10", "2022-05-20", "v"), stmt("342369", "2022-01-10", "2022-05-20", "r"),
+        stmt("6718", "2022-06-14", "2022-06-14", "mel"),  # conditioning for the transplant on 06-16
+        stmt("342369", "2022-08-01", "2024-02-25", "maint")])
+    from datetime import date
+
+    exposures = [(e, e.text or e.keys[0][1]) for e in rec.exposures]
+    lines, _ = regimen_lines(exposures, [date(2022, 6, 16)], [])
+    assert len(lines) == 1
+    dara = stmt("1721947", "2024-03-10", "2025-01-01", "d")
+    rec2 = PatientRecord.from_resources("p1", [*[e.resource for e in rec.exposures], dara])
+    exposures = [(e, e.text or e.keys[0][1]) for e in rec2.exposures]
+    assert len(regimen_lines(exposures, [date(2022, 6, 16)], [date(2024, 2, 20)])[0]) == 2
+
+
+def test_an_amount_over_a_duration_is_a_daily_rate():
+    blin = crit("dose", phases=({"max_daily": q(28, "ug/d")},))
+    bag = [{"doseAndRate": [{"doseQuantity": {"value": 112, "code": "ug"}}],
+            "timing": {"repeat": {"duration": 96, "durationUnit": "h"}}}]
+    assert dose(blin, bag).status is Status.MET  # 112 µg over 4 days = 28 µg/day
+    bag[0]["doseAndRate"][0]["doseQuantity"]["value"] = 120
+    assert dose(blin, bag).status is Status.NOT_MET  # 30 µg/day
+    no_duration = [{"doseAndRate": [{"doseQuantity": {"value": 112, "code": "ug"}}]}]
+    assert dose(blin, no_duration).status is Status.MISSING  # how long the bag runs is unknown
+
+
+def test_bounds_period_counts_consecutive_calendar_days():
+    lem = crit("dose", phases=({"max_dose": q(12, "mg"), "min_interval_days": 1, "max_days": 5},))
+
+    def course(end):
+        return [{"doseAndRate": [{"doseQuantity": {"value": 12, "code": "mg"}}],
+                 "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d",
+                                       "boundsPeriod": {"start": "2026-12-01", "end": end}}}}]
+
+    assert dose(lem, course("2026-12-05")).status is Status.MET
+    assert dose(lem, course("2026-12-06")).status is Status.NOT_MET
+
+
+def test_a_first_course_follows_the_step_up_and_a_later_one_does_not_need_to():
+    c = crit("dose", phases=({"max_dose": q(76, "mg"), "step_up": ({"max_dose": q(12, "mg")},)},))
+    assert dose(c, dosage(76, "mg", 1)).status is Status.NOT_MET  # 76 mg as the very first dose
+    steps = [{"sequence": 1, "doseAndRate": [{"doseQuantity": {"value": 12, "code": "mg"}}],
+              "timing": {"repeat": {"count": 1}}}] + dosage(76, "mg", 1)
+    assert dose(c, steps).status is Status.MET
+    assert dose(c, dosage(76, "mg", 1), given(cc("hcpcs", "J1323"), "2026-10-01")).status is Status.MET
+
+
+def test_under_the_weight_band_the_body_surface_limit_applies():
+    c = crit("dose", phases=({"max_daily": q(28, "ug/d"), "weight_below_kg": 45,
+                              "max_daily_per_m2": q(15, "ug/(m2.d)")},))
+    weight = obs_("29463-7", 30, "kg")
+    height = obs_("8302-2", 135, "cm")
+    assert dose(c, dosage(None, "", rate=(28, "ug/d")), weight, height).status is Status.NOT_MET
+    assert dose(c, dosage(None, "", rate=(15.9, "ug/d")), weight, height).status is Status.MET
+    assert dose(c, dosage(None, "", rate=(15, "ug/(m2.d)")), weight).status is Status.MET  # written per m²
+    assert dose(c, dosage(None, "", rate=(15, "ug/d")), weight).status is Status.MISSING  # no height for BSA
+    assert dose(c, dosage(None, "", rate=(28, "ug/d"))).status is Status.MISSING  # no weight at all
+    adult = obs_("29463-7", 45, "kg")
+    assert dose(c, dosage(None, "", rate=(28, "ug/d")), adult).status is Status.MET
+
+
+def obs_(loinc, value, unit):
+    from .helpers import obs
+
+    return obs(loinc, value, unit, "2026-11-15")
+
+
+def test_one_infusion_only():
+    c = crit("dose", phases=({"max_dose": q(510, "10*6"), "max_count": 1},))
+    assert dose(c, dosage(450, "10*6")).status is Status.MET
+    two = kinds_dose.dose(c, context(draft=order(dosageInstruction=dosage(450, "10*6"),
+                                                 dispenseRequest={"quantity": {"value": 2}})))
+    assert two.status is Status.NOT_MET
+
+
+def test_dose_increase_is_a_larger_dose_or_a_shorter_interval_than_the_usual_one():
+    c = crit("dose_increase")
+    history = [given(cc("hcpcs", "J1323"), d, id=f"a{d}", dosage={"dose": {"value": 76, "code": "mg"}})
+               for d in ("2026-09-07", "2026-09-21", "2026-10-05", "2026-10-19", "2026-11-02", "2026-11-16")]
+    assert dose(c, dosage(76, "mg", 2), *history).status is Status.NOT_MET  # same schedule
+    assert dose(c, dosage(76, "mg", 1), *history).status is Status.MET  # weekly after every 2 weeks
+    assert dose(c, dosage(100, "mg", 2), *history).status is Status.MET  # larger dose
+    assert dose(c, dosage(76, "mg", 4), *history).status is Status.NOT_MET  # less often
