@@ -134,13 +134,27 @@ def fixtures_load(fhir_server: str, token: str | None) -> None:
 @click.option("--prefetch", is_flag=True, help="resolve the discovery prefetch templates like an EHR would")
 @click.option("--requester", default=None, help="Practitioner/ID of the prescriber (default: from the patient)")
 @click.option("--json", "as_json", is_flag=True, help="print the raw response")
+@click.option("--sign-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="private key (JWK or PEM) to sign each call as a trusted EHR would (for a --trust service)")
+@click.option("--iss", default=None, help="the `iss` of the signed calls (required with --sign-key)")
+@click.option("--kid", default=None, help="the `kid` of the signing key (default: the JWK's kid or thumbprint)")
+@click.option("--public-url", default=None, help="the service's --public-url, for `aud` (default: --service)")
 def hook(hook_name: str, patient: str, drug: str, fhir_server: str, token: str | None, service: str,
-         prefetch: bool, requester: str | None, as_json: bool) -> None:
+         prefetch: bool, requester: str | None, as_json: bool, sign_key: str | None, iss: str | None,
+         kid: str | None, public_url: str | None) -> None:
     """Build a realistic hook request, call the service, print the cards."""
-    from .ehr_cli import run_hook
+    from .ehr_cli import Signer, run_hook
 
+    signer = None
+    if sign_key:
+        if not iss:
+            raise click.UsageError("--sign-key needs --iss")
+        try:
+            signer = Signer.from_file(sign_key, iss, kid, (public_url or service).rstrip("/"))
+        except ValueError as exc:
+            raise click.UsageError(f"--sign-key: {exc}") from exc
     sys.exit(run_hook(hook_name, patient, drug, fhir_server.rstrip("/"), token, service.rstrip("/"), prefetch,
-                      requester, as_json, date.today()))
+                      requester, as_json, date.today(), signer))
 
 
 if __name__ == "__main__":

@@ -3,19 +3,62 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import jwt
 import requests
 from rich.console import Console
 from rich.markdown import Markdown
 
 from .ehr import hook_request
+from .ehr_profiles import public_jwk, thumbprint
 from .hooks import fill_template
 from .policy.codes import SYSTEMS
 
 console = Console()
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Signs each call as a trusted EHR does: a fresh JWT with `aud` = the URL called, a 5-minute life, a new jti."""
+
+    key: Any
+    alg: str
+    kid: str
+    iss: str
+    public_url: str
+
+    @classmethod
+    def from_file(cls, path: str, iss: str, kid: str | None, public_url: str) -> Signer:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        text = Path(path).read_text(encoding="utf-8").strip()
+        if text.startswith("{"):
+            jwk = json.loads(text)
+            key = jwt.PyJWK(jwk).key
+            kid = kid or jwk.get("kid")
+        else:
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            alg = "RS384"
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            alg = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}[key.curve.name]
+        else:
+            raise ValueError("not an EC or RSA private key")
+        return cls(key, alg, kid or thumbprint(public_jwk(key.public_key())), iss, public_url)
+
+    def headers(self, path: str) -> dict[str, str]:
+        now = int(time.time())
+        claims = {"iss": self.iss, "aud": f"{self.public_url}{path}", "iat": now, "exp": now + 300,
+                  "jti": str(uuid.uuid4())}
+        token = jwt.encode(claims, self.key, algorithm=self.alg, headers={"kid": self.kid, "typ": "JWT"})
+        return {"Authorization": f"Bearer {token}"}
 
 
 def _get(session: requests.Session, url: str, token: str | None) -> Any:
@@ -61,9 +104,17 @@ def _resolve_prefetch(session: requests.Session, fhir: str, token: str | None, t
 
 
 def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, service: str, prefetch: bool,
-             requester: str | None, as_json: bool, today: date) -> int:
+             requester: str | None, as_json: bool, today: date, signer: Signer | None = None) -> int:
+    def auth(path: str) -> dict[str, str]:
+        return signer.headers(path) if signer else {}
+
     with requests.Session() as session:
-        services = _get(session, f"{service}/cds-services", None)["services"]
+        found = session.get(f"{service}/cds-services", headers=auth("/cds-services"), timeout=30)
+        if found.status_code == 401:
+            console.print("[red]the service refused the call (401): it checks EHR JWTs; sign with --sign-key[/red]")
+            return 1
+        found.raise_for_status()
+        services = found.json()["services"]
         entry = next((s for s in services if s["hook"] == hook), None)
         if entry is None:
             console.print(f"[red]the service offers no {hook} hook[/red]")
@@ -73,7 +124,8 @@ def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, s
         pre = _resolve_prefetch(session, fhir, token, entry.get("prefetch") or {}, patient, user) if prefetch else None
         body = hook_request(hook, patient, [order], user_id=user, prefetch=pre, fhir_server=fhir,
                             token=token or "")
-        resp = session.post(f"{service}/cds-services/{entry['id']}", json=body, timeout=60)
+        path = f"/cds-services/{entry['id']}"
+        resp = session.post(f"{service}{path}", json=body, headers=auth(path), timeout=60)
     if as_json or resp.status_code != 200:
         console.print_json(json.dumps(resp.json()) if resp.content else "{}")
         return 0 if resp.status_code == 200 else 1

@@ -35,6 +35,22 @@ def problems(resource: Mapping[str, Any], limit: int = 3) -> list[str]:
     return []
 
 
+# Elements of an order the evaluation reads: malformed there, the order cannot be judged (400). Anything else
+# malformed (a single-object `category`, a `note`…) is tolerated: the card is given, the order is not sent back.
+READ_ELEMENTS = frozenset({"resourceType", "id", "status", "intent", "subject", "authoredOn", "requester",
+                           "performer", "medicationCodeableConcept", "medicationReference", "dosageInstruction",
+                           "dispenseRequest", "code", "reasonReference", "contained"})
+
+
+def split_problems(resource: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(problems in elements the evaluation reads, problems elsewhere)."""
+    read, other = [], []
+    for problem in problems(resource, limit=50):
+        element = problem.split(":", 1)[0].split(".", 1)[0]
+        (read if element in READ_ELEMENTS or element == "__root__" else other).append(problem)
+    return read, other
+
+
 def warm_up() -> None:
     """Import the models once at start-up so the first hook call does not pay for it."""
     for rtype in ("MedicationRequest", "ServiceRequest", "DeviceRequest"):

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .fhirdates import parse_date, period_bounds
-from .policy.codes import SYSTEMS, Match, codings_of, normalize_code, normalize_system, text_of
+from .policy.codes import SYSTEMS, Match, as_list, codings_of, normalize_code, normalize_system, text_of
 from .policy.loader import Library
 from .policy.model import Applicability, Policy
 from .record import PatientRecord, ref_of
@@ -96,8 +96,8 @@ def routes_to(policy: Policy, order: Mapping[str, Any], record: PatientRecord) -
 def _indication_shown(policy: Policy, order: Mapping[str, Any], record: PatientRecord) -> bool:
     """For an order matched only by a shared ingredient or name: its reason, or else the record, shows the
     policy's indication."""
-    reasons = [r for r in order.get("reasonCode") or [] if isinstance(r, dict)]
-    reasons += [res.get("code") for ref in order.get("reasonReference") or []
+    reasons = [r for r in as_list(order.get("reasonCode")) if isinstance(r, dict)]
+    reasons += [res.get("code") for ref in as_list(order.get("reasonReference"))
                 if (res := record.resolve(ref, order)) and res.get("resourceType") == "Condition"]
     if reasons:
         return bool(policy.indication.match(reasons, use_text=False))

@@ -33,18 +33,20 @@ def sekmet_executable() -> str | None:
     return exe if Path(exe).exists() else None
 
 
-def post_fixtures(base: str, token: str | None) -> Iterator[tuple[str, int]]:
-    """POST every fixture transaction Bundle to a FHIR server, yielding (bundle name, HTTP status)."""
+def post_fixtures(base: str, token: str | None, keys: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
+    """POST every fixture transaction Bundle (or only those named) to a FHIR server, yielding (name, status)."""
     headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     with requests.Session() as session:
         for path in sorted((PROJECT_ROOT / "fhir_fixtures" / "bundles").glob("*.json")):
+            if keys and path.stem not in keys:
+                continue
             resp = session.post(base.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)
             yield path.stem, resp.status_code
 
 
-def load_fixtures(base: str, token: str) -> int:
+def load_fixtures(base: str, token: str | None) -> int:
     loaded = 0
     for name, status in post_fixtures(base, token):
         if status >= 300:
@@ -54,17 +56,19 @@ def load_fixtures(base: str, token: str) -> int:
 
 
 @contextmanager
-def fhir_sandbox(token: str, *, fixtures: bool = True, workdir: Path | None = None) -> Iterator[str]:
-    """Yields the FHIR base URL; stops the server and removes its data on exit."""
+def fhir_sandbox(token: str | None, *, fixtures: bool = True, workdir: Path | None = None) -> Iterator[str]:
+    """Yields the FHIR base URL; stops the server and removes its data on exit. token None: an open server
+    (as the CDS Hooks Sandbox and the CRD request generator expect)."""
     exe = sekmet_executable()
     if exe is None:
         raise SandboxError("sekmet-fhir is not installed: pip install -e '.[test]'")
     work = workdir or Path(tempfile.mkdtemp(prefix="pa-fhir-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}/fhir"
+    auth = f"server_auth:\n  types: [bearer]\n  tokens: [{token}]\n" if token else ""
     (work / "settings.yaml").write_text(
         f"base_url: {base}\nhost: 127.0.0.1\nport: {port}\ndata_dir: {work / 'data'}\n"
-        f"server_auth:\n  types: [bearer]\n  tokens: [{token}]\nsimulator:\n  enabled: false\nlog_inbound: false\n")
+        f"{auth}simulator:\n  enabled: false\nlog_inbound: false\n")
     with open(work / "server.log", "wb") as log:
         proc = subprocess.Popen([exe, "serve", "-c", str(work / "settings.yaml")], cwd=work, stdout=log,
                                 stderr=subprocess.STDOUT)

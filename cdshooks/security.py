@@ -1,11 +1,13 @@
 """EHR JWT verification (CDS Hooks 2.0 "Trusting CDS Clients"), with PyJWT.
 
 Per call: alg asymmetric and allowed (ES384/RS384 by default; never `none` or HMAC), `kid` required; `iss`
-on the trust list; a `jku` header only if it is that issuer's configured JWK Set URL; signature with the
-issuer's key for `kid` (JWK Set fetched from `jku` and cached, refreshed on an unknown kid — or a local JWKS
-file); `aud` = the URL of the endpoint called; `exp`/`iat` with small skew; `jti` never seen before within
-the token's lifetime (in-process by default, Redis when several workers or instances must share it).
-Failures raise AuthError with a reason for the log; the caller answers 401 with no detail.
+on the trust list; a `jku` header only if it is that issuer's configured `jku`; signature with the issuer's
+key for `kid` — from its local JWKS file when it has one (nothing is fetched, even with a `jku`: the CDS Hooks
+Sandbox offline), else fetched from `jku` and cached, refreshed on an unknown kid (a JWK Set, or with
+`jku_format: key-list` the CRD request generator's `[{"id": kid, "pem": JWK}]` array); a key without `alg`
+is bound to the header's `alg`; `aud` = the URL of the endpoint called; `exp`/`iat` with small skew; `jti` never
+seen before within the token's lifetime (in-process by default, Redis when workers or instances share it).
+Failures raise AuthError naming the first failing check (for the log); the caller answers 401 with no detail.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class TrustConfigError(PAAdvisorError):
     pass
 
 
+JKU_FORMATS = ("jwks", "key-list")
+
+
 @dataclass(frozen=True)
 class Issuer:
     iss: str
@@ -47,7 +52,9 @@ class Issuer:
     jwks_file: str | None = None
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     tenants: tuple[str, ...] = ()
-    _file_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    jku_format: str = "jwks"
+    # kid → JWK (a dict) from the local file; bound to an algorithm per token.
+    _file_keys: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
 
 def load_trust(path: str | Path) -> dict[str, Issuer]:
@@ -65,23 +72,74 @@ def load_trust(path: str | Path) -> dict[str, Issuer]:
         where = f"{path}: [{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("iss"), str):
             raise TrustConfigError(f"{where}: each issuer needs `iss`")
-        if bool(item.get("jku")) == bool(item.get("jwks_file")):
-            raise TrustConfigError(f"{where}: give exactly one of `jku` or `jwks_file`")
+        if not item.get("jku") and not item.get("jwks_file"):
+            raise TrustConfigError(f"{where}: give `jku`, `jwks_file`, or both (the file's keys are then used)")
+        if item.get("jku_format", "jwks") not in JKU_FORMATS:
+            raise TrustConfigError(f"{where}: `jku_format` must be one of {', '.join(JKU_FORMATS)}")
         algs = tuple(item.get("algorithms") or DEFAULT_ALGORITHMS)
         if not set(algs) <= ASYMMETRIC:
             bad = sorted(set(algs) - ASYMMETRIC)
             raise TrustConfigError(f"{where}: only asymmetric algorithms are allowed, not {bad}")
-        keys: dict[str, Any] = {}
+        keys: dict[str, dict] = {}
         if item.get("jwks_file"):
             file = path.parent / item["jwks_file"]  # relative to the trust file; an absolute path stays as is
             try:
-                jwks = jwt.PyJWKSet.from_dict(json.loads(file.read_text(encoding="utf-8")))
-            except (OSError, ValueError, jwt.PyJWKSetError) as exc:
+                data_keys = json.loads(file.read_text(encoding="utf-8"))["keys"]
+                jwt.PyJWKSet(data_keys)  # every key must parse
+            except (OSError, ValueError, KeyError, TypeError, jwt.PyJWKSetError) as exc:
                 raise TrustConfigError(f"{where}: cannot read JWK Set {file}: {exc}") from exc
-            keys = {k.key_id: k for k in jwks.keys if k.key_id}
+            keys = {k["kid"]: k for k in data_keys if isinstance(k, dict) and k.get("kid")}
         out[item["iss"]] = Issuer(item["iss"], item.get("jku"), item.get("jwks_file"), algs,
-                                  tuple(item.get("tenants") or ()), keys)
+                                  tuple(item.get("tenants") or ()), item.get("jku_format", "jwks"), keys)
     return out
+
+
+def bind(jwk: dict, alg: str) -> jwt.PyJWK:
+    """A JWK as a verification key for `alg`: a key that names its own `alg` must name this one."""
+    if jwk.get("alg") not in (None, alg):
+        raise AuthError(f"kid: the key is for {jwk.get('alg')}, the token says {alg}")
+    try:
+        return jwt.PyJWK({**jwk, "alg": alg})
+    except jwt.PyJWKError as exc:
+        raise AuthError(f"kid: unusable key ({type(exc).__name__})") from exc
+
+
+class KeyListClient:
+    """Keys published as the CRD request generator does: a JSON array of {"id": kid, "pem": JWK, ...}.
+
+    Fetched at the issuer's `jku`, cached for `ttl` seconds, and fetched again (at most every `cooldown`
+    seconds) when a token names a kid the cache does not hold — the generator makes a new key pair per page load.
+    """
+
+    def __init__(self, url: str, ttl: float = 3600, cooldown: float = 5, timeout: float = 5) -> None:
+        self.url, self.ttl, self.cooldown, self.timeout = url, ttl, cooldown, timeout
+        self._keys: dict[str, dict] = {}
+        self._fetched = float("-inf")
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        import requests
+
+        try:
+            resp = requests.get(self.url, timeout=self.timeout, allow_redirects=False)
+            resp.raise_for_status()
+            items = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise AuthError(f"jku: key list unreadable ({type(exc).__name__})") from exc
+        if not isinstance(items, list):
+            raise AuthError("jku: the key list is not a JSON array")
+        self._keys = {str(i["id"]): i["pem"] for i in items
+                      if isinstance(i, dict) and i.get("id") and isinstance(i.get("pem"), dict)}
+        self._fetched = time.monotonic()
+
+    def get(self, kid: str) -> dict:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._fetched > self.ttl or (kid not in self._keys and now - self._fetched > self.cooldown):
+                self._fetch()
+            if kid not in self._keys:
+                raise AuthError(f"kid: {kid!r} is not in the issuer's key list")
+            return self._keys[kid]
 
 
 class ReplayCache(Protocol):
@@ -127,21 +185,29 @@ class Verifier:
     def __init__(self, issuers: dict[str, Issuer], replay: ReplayCache, jwks_ttl: float = 3600,
                  refresh_cooldown: float = 5) -> None:
         self.issuers, self.replay = issuers, replay
+        fetched = [i for i in issuers.values() if i.jku and not i.jwks_file]
         self._clients: dict[str, jwt.PyJWKClient] = {
             i.jku: jwt.PyJWKClient(i.jku, cache_jwk_set=True, lifespan=jwks_ttl, timeout=5,
                                    cooldown_duration=refresh_cooldown)
-            for i in issuers.values() if i.jku
+            for i in fetched if i.jku_format == "jwks"
+        }
+        self._lists: dict[str, KeyListClient] = {
+            i.jku: KeyListClient(i.jku, jwks_ttl, refresh_cooldown) for i in fetched if i.jku_format == "key-list"
         }
 
-    def _key(self, issuer: Issuer, kid: str) -> Any:
-        if issuer.jku:
-            try:
-                return self._clients[issuer.jku].get_signing_key(kid)  # refetches the set once on an unknown kid
-            except jwt.PyJWKClientError as exc:
-                raise AuthError(f"no key {kid!r} for issuer ({type(exc).__name__})") from exc
-        if kid not in issuer._file_keys:
-            raise AuthError(f"unknown kid {kid!r}")
-        return issuer._file_keys[kid]
+    def _key(self, issuer: Issuer, kid: str, alg: str) -> jwt.PyJWK:
+        if issuer.jwks_file:  # local keys win: nothing is fetched
+            if kid not in issuer._file_keys:
+                raise AuthError(f"kid: {kid!r} is not in the issuer's JWKS file")
+            return bind(issuer._file_keys[kid], alg)
+        assert issuer.jku
+        if issuer.jku_format == "key-list":
+            return bind(self._lists[issuer.jku].get(kid), alg)
+        try:
+            key = self._clients[issuer.jku].get_signing_key(kid)  # refetches the set once on an unknown kid
+        except jwt.PyJWKClientError as exc:
+            raise AuthError(f"kid: {kid!r} not in the issuer's JWK Set ({type(exc).__name__})") from exc
+        return bind(key._jwk_data, alg)
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         try:
@@ -151,34 +217,51 @@ class Verifier:
             raise AuthError(f"malformed JWT ({type(exc).__name__})") from exc
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in ASYMMETRIC:
-            raise AuthError(f"alg {alg!r} refused")
+            raise AuthError(f"alg: {str(alg)[:20]!r} refused")
         if not isinstance(kid, str) or not kid:
-            raise AuthError("no kid")
+            raise AuthError("kid: none in the header")
         if header.get("typ") not in (None, "JWT"):
-            raise AuthError("typ is not JWT")
+            raise AuthError("typ: not JWT")
         issuer = self.issuers.get(str(unverified.get("iss")))
         if issuer is None:
-            raise AuthError("iss not trusted")
+            raise AuthError(f"iss: {str(unverified.get('iss'))[:100]!r} is not in the trust file")
         if alg not in issuer.algorithms:
-            raise AuthError(f"alg {alg} not allowed for this issuer")
+            raise AuthError(f"alg: {alg} is not allowed for this issuer (allowed: {', '.join(issuer.algorithms)})")
         if header.get("jku") is not None and header.get("jku") != issuer.jku:
-            raise AuthError("jku not on the allowlist")
-        key = self._key(issuer, kid)
+            raise AuthError(f"jku: {str(header.get('jku'))[:200]!r} is not the issuer's configured jku")
+        key = self._key(issuer, kid, alg)
         try:
             claims = jwt.decode(
                 token, key=key, algorithms=[alg], audience=_audiences(audience), issuer=issuer.iss,
                 leeway=LEEWAY_SECONDS, options={"require": ["iss", "aud", "exp", "iat", "jti"]},
             )
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError(f"aud: expected {audience!r}, received {str(unverified.get('aud'))[:200]!r}") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError(f"JWT rejected ({type(exc).__name__})") from exc
+            raise AuthError(_check_name(exc)) from exc
         if claims["iat"] > time.time() + LEEWAY_SECONDS:
-            raise AuthError("iat in the future")
+            raise AuthError("iat: in the future")
         if issuer.tenants and claims.get("tenant") not in issuer.tenants:
-            raise AuthError("tenant not allowed")
+            raise AuthError("tenant: not allowed")
         ttl = int(min(MAX_REPLAY_WINDOW, max(0, claims["exp"] - time.time()) + LEEWAY_SECONDS))
         if not self.replay.first_use(f"{issuer.iss}|{claims['jti']}", ttl):
-            raise AuthError("jti replayed")
+            raise AuthError("jti: replayed")
         return claims
+
+
+def _check_name(exc: jwt.PyJWTError) -> str:
+    """The failing check by name, for the log."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "signature: does not verify with the issuer's key"
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "exp: the token has expired"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "iat/nbf: the token is not valid yet"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"{exc.claim}: missing"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "iss: does not match"
+    return f"token: rejected ({type(exc).__name__})"
 
 
 def _audiences(endpoint: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from . import cards, fhir_models
+from . import cards, fhir_models, logs
 from .errors import DataUnavailable, RequestError
 from .fhir_client import FhirClient
 from .fhirdates import parse_date
@@ -48,9 +49,8 @@ class HookService:
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
         if not candidates or not req.wants("coverage-info"):
             return HookResult({"cards": []})
-        if not hook.primary:  # no system action will carry the order back, so validate it here
-            for order in candidates:
-                _check_order(order)
+        for order in candidates:
+            _check_order(order)  # malformed where we read it: 400; elsewhere: tolerated (no system action)
         record = self.builder.build(req, specs_for(hook, self.specs), orders)
         return self._answer(hook, req, record, candidates)
 
@@ -61,17 +61,24 @@ class HookService:
         for scope in orders_in_scope(self.library, record, orders, today):
             anchor = parse_date(scope.order.get("authoredOn")) or today
             ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug,
-                          self.settings.attestation_questionnaire, scope.coverage.line_of_business)
+                          self.settings.attestation_questionnaire, scope.coverage.line_of_business,
+                          signing_user=req.context.get("userId"))
             ev = evaluate(scope.policy, ctx)
             result.response["cards"].append(cards.pa_card(ev, scope))
             result.orders.append(ev.order_ref)
             result.outcomes.append({"order": ev.order_ref, "policy": ev.policy.id, "outcome": ev.outcome.value})
             if hook.primary:
-                assertion = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{req.hook_instance}|{scope.coverage.ref}"))
-                action = cards.coverage_action(ev, scope, assertion, today.isoformat())
+                # A fresh id per evaluated order and evaluation: it names this assertion, nothing else.
+                action = cards.coverage_action(ev, scope, str(uuid.uuid4()), today.isoformat())
                 # One validation covers both: the order as received and the resource we send back.
                 if fhir_models.problems(action["resource"]):
-                    _check_order(scope.order)  # the client's order is invalid: 400
+                    if tolerated := fhir_models.split_problems(scope.order)[1]:
+                        # Not valid R4 where we never read it (e.g. the Sandbox's single-object category): the
+                        # card stands, but an invalid order is never sent back as a system action.
+                        elements = ", ".join(sorted({p.split(":")[0] for p in tolerated}))
+                        logs.event("order not valid R4; no coverage-information action", logging.WARNING,
+                                   service=hook.id, reason=f"invalid elements it never reads: {elements}")
+                        continue
                     raise AssertionError("coverage-information extension is not valid FHIR")  # our bug: 500
                 actions.append(action)
         limit = req.configuration.get("max-cards")
@@ -119,8 +126,10 @@ class HookService:
 
 
 def _check_order(order: Mapping[str, Any]) -> None:
-    if bad := fhir_models.problems(order):
-        raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(bad)}",
+    """400 when the order is malformed in an element the evaluation reads."""
+    read, _ = fhir_models.split_problems(order)
+    if read:
+        raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(read[:3])}",
                            expression="$.context.draftOrders")
 
 

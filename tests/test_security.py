@@ -149,6 +149,13 @@ def test_untrusted_tokens_get_401_with_no_detail(case, secured, keys, library, c
     assert "diagnostics" not in resp.get_data(as_text=True)
     if raw:
         assert raw not in caplog.text  # the reason is logged, the token never
+    # The log names the first failing check.
+    check = {"no-token": "no bearer", "wrong-aud": "aud: expected", "wrong-iss": "iss:", "expired": "exp:",
+             "future-iat": "iat", "none": "alg:", "hs256": "alg:", "unknown-kid": "kid:", "no-kid": "kid:",
+             "jku-not-allowlisted": "jku:", "wrong-key": "signature:", "garbage": "malformed",
+             "no-jti": "jti: missing", "es256-not-allowed": "alg: ES256 is not allowed"}[case]
+    reasons = [getattr(r, "reason", "") for r in caplog.records if r.getMessage() == "JWT refused"]
+    assert reasons and reasons[0].startswith(check), (case, reasons)
 
 
 def test_replayed_jti_is_refused(secured, keys, library):
@@ -187,7 +194,8 @@ def test_open_discovery_is_opt_in(tmp_path, trust):
 
 
 def test_bad_trust_files_stop_start_up(tmp_path):
-    for text, message in [("- iss: x\n", "exactly one of"), ("[]", "list of issuers"),
+    for text, message in [("- iss: x\n", "give `jku`, `jwks_file`, or both"), ("[]", "list of issuers"),
+                          ("- iss: x\n  jku: https://x/k\n  jku_format: pem\n", "jku_format"),
                           ("- iss: x\n  jwks_file: missing.json\n", "cannot read JWK Set"),
                           ("- iss: x\n  jku: https://x/jwks\n  algorithms: [HS256]\n", "asymmetric")]:
         (tmp_path / "t.yaml").write_text(text)

@@ -58,6 +58,13 @@ def normalize_code(system: str, code: str) -> str:
     return code
 
 
+def as_list(value: Any) -> list[Any]:
+    """A repeating element as a list, also when a client sent one object where FHIR wants a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def codings_of(concept: Any) -> list[dict]:
     """Codings of a CodeableConcept-like dict (tolerates a bare Coding or garbage)."""
     if not isinstance(concept, dict):

@@ -22,6 +22,8 @@ class Context:
     attestation_questionnaire: str
     # medicaid / medicare / commercial / marketplace, from the Coverage that routed the order (None if unknown).
     line_of_business: str | None = None
+    # The user signing the order (context.userId): the prescriber when the order names none.
+    signing_user: str | None = None
     # Matches of the record's exposures per value set, computed once per evaluation: several criteria
     # ask about the same class (e.g. all anti-myeloma therapy).
     _matches: dict[str, list[tuple[Exposure, str]]] = field(default_factory=dict, compare=False, repr=False)

@@ -8,7 +8,7 @@ from typing import Any
 from cdshooks.fhirdates import effective, parse_date, years_between
 from cdshooks.record import ref_of
 
-from .codes import EMPTY, CodeSet, codings_of, text_of
+from .codes import EMPTY, CodeSet, as_list, codings_of, text_of
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Result, Status
 
@@ -44,9 +44,10 @@ def _conditions(ctx: Context, codes: CodeSet) -> tuple[list[tuple[dict, str]], l
 
 
 def _order_reasons(ctx: Context) -> list[Any]:
-    """The indication the order itself states: reasonCode, or the Conditions its reasonReference names."""
-    out = [r for r in ctx.order.get("reasonCode") or [] if isinstance(r, dict) and codings_of(r)]
-    for ref in ctx.order.get("reasonReference") or []:
+    """The indication the order itself states: reasonCode (a list, or one object as some EHRs send it), or the
+    Conditions its reasonReference names."""
+    out = [r for r in as_list(ctx.order.get("reasonCode")) if isinstance(r, dict) and codings_of(r)]
+    for ref in as_list(ctx.order.get("reasonReference")):
         res = ctx.record.resolve(ref, ctx.order)
         if res and res.get("resourceType") == "Condition" and codings_of(res.get("code")):
             out.append(res["code"])
@@ -147,16 +148,20 @@ def specialty(c: Criterion, ctx: Context) -> Result:
     codes: CodeSet = c.params["codes"]
     performer = ctx.order.get("performer")  # a list on some request types, one reference on MedicationRequest
     refs = [ctx.order.get("requester")] + (performer if isinstance(performer, list) else [performer])
+    by = ""
+    if not any(refs) and ctx.signing_user:
+        refs, by = [ctx.signing_user], " (of the signing user: the order names no prescriber)"
     people = [ctx.record.resolve(ref, ctx.order) for ref in refs if ref]
     seen = []
     for who in people:
         for role in _roles_of(ctx, who):
-            for concept in role.get("specialty") or []:
+            for concept in as_list(role.get("specialty")):
                 match = codes.match([concept], use_text=False)
                 label = text_of(concept) or _status_code(concept)
                 if match:
-                    return Result(Status.MET, (Evidence(ref_of(role), f"specialty {match.display} [{match.code}]"),))
-                seen.append(Evidence(ref_of(role), f"specialty {label}"))
+                    text = f"specialty {match.display} [{match.code}]{by}"
+                    return Result(Status.MET, (Evidence(ref_of(role), text),))
+                seen.append(Evidence(ref_of(role), f"specialty {label}{by}"))
     if not any(people):
         return missing("the order's requester could not be resolved to a Practitioner or PractitionerRole")
     return missing("no oncology/hematology (or required) specialty found for the prescriber", seen)
