@@ -219,3 +219,12 @@ def _private_d(key) -> str:
 
 
 
+
+
+def test_a_single_object_reason_code_from_the_sandbox_is_still_read(trusted, library):
+    resp = sandbox_call(trusted, library, key="elx-amyloid")
+    assert resp.status_code == 200
+    ev = resp.json["cards"][0]["extension"]["pa-advisor.evaluation"]
+    (dx,) = [c for c in ev["criteria"] if c["id"] == "dx-mm"]
+    assert dx["status"] == "not-met" and "amyloidosis" in dx["evidence"][0]["text"]
+    assert ev["referrals"] and "LA.PMN.53" in ev["referrals"][0]
