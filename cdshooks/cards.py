@@ -27,6 +27,7 @@ def _plain(item: str) -> str:
     """A reason or request without its policy citation, for the summary line; of alternatives, the first."""
     if item.startswith("one of: "):
         return _plain(item.removeprefix("one of: ").split("; or ")[0]) + " (or an alternative)"
+    item = item.split(" (the record shows: ")[0]
     head, sep, rest = item.partition(": ")
     return rest if sep and " " not in head else item
 

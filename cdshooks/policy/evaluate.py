@@ -131,8 +131,10 @@ def _any_missing_leaf(r: CriterionResult, out: list[str]) -> None:
 
 
 def _request(r: CriterionResult) -> str:
+    """What to document, and what the record already shows about it (a stale lab, the history to judge)."""
     c = r.criterion
-    return (f"{c.source}: " if c.source else "") + (c.request or c.text)
+    shown = f" (the record shows: {r.evidence[0].text[:120]})" if r.evidence and not r.children else ""
+    return (f"{c.source}: " if c.source else "") + (c.request or c.text) + shown
 
 
 def _denials(r: CriterionResult, out: list[CriterionResult], run: _Run) -> None:
@@ -185,9 +187,10 @@ def _deceased(ctx: Context) -> CriterionResult | None:
     patient = ctx.record.patient or {}
     when = parse_date(patient.get("deceasedDateTime"))
     if patient.get("deceasedBoolean") is True or (when and when <= ctx.anchor):
-        text = "recorded as deceased" + (f" on {when.isoformat()}" if when else "")
-        c = Criterion(id="deceased", kind="never", text="Patient is alive", source=None)
-        return CriterionResult(c, NOT_MET, (Evidence(ref_of(patient), text),), "correct the record if this is wrong")
+        text = "the record shows the patient died" + (f" on {when.isoformat()}" if when else "") + \
+            " (correct the record if this is wrong)"
+        c = Criterion(id="deceased", kind="never", text="Member is alive", source=None)
+        return CriterionResult(c, NOT_MET, (Evidence(ref_of(patient), text),))
     return None
 
 

@@ -38,7 +38,7 @@ class Quantity:
     unit: str  # UCUM
 
     def __str__(self) -> str:
-        value = f"{self.value:g}"
+        value = f"{self.value:.4g}"
         unit = humane_unit(self.unit)
         return f"{value} {unit}" if unit else value
 
