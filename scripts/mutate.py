@@ -5,7 +5,7 @@ fixtures with their full expectations, pathways, value sets, kinds) then runs ag
 the suite fails. Two scores are reported: behaviour only (without the tests that compare data with data: the
 pinned-number table and the value-set snapshot), and with them.
 
-    python scripts/mutate.py [--jobs 2] [--limit N] [--only mapping|engine]
+    python scripts/mutate.py [--jobs 2] [--limit N] [--only mapping|engine] [--match TEXT]
 """
 
 from __future__ import annotations
@@ -138,9 +138,11 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="run only the first N mutants (a quick look)")
     ap.add_argument("--only", choices=["mapping", "engine"])
+    ap.add_argument("--match", default="", help="only mutants whose description contains this text")
     args = ap.parse_args()
     mutants = ([] if args.only == "engine" else mapping_mutants()) + ([] if args.only == "mapping" else
                                                                        engine_mutants())
+    mutants = [m for m in mutants if args.match in m.label()]
     if args.limit:
         mutants = mutants[: args.limit]
     works = [scratch() for _ in range(args.jobs)]

@@ -52,9 +52,10 @@ def a_code_under(prefix: str) -> str:
 
 
 def members(vs_id: str) -> list[tuple[str, str]]:
-    cs = LIBRARY.valuesets[vs_id]
-    out = sorted(cs.codes)
-    out += [(s, a_code_under(p)) for s, p in cs.prefixes]
+    """Every code of the reviewed snapshot (not of the loaded mappings: a code dropped from a mapping must fail)."""
+    golden = json.loads(GOLDEN.read_text())[vs_id]
+    out = [tuple(c.split("|", 1)) for c in golden["codes"]]
+    out += [(s, a_code_under(p)) for s, p in (c.split("|", 1) for c in golden["prefixes"])]
     return out
 
 
