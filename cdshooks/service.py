@@ -49,8 +49,9 @@ class HookService:
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
         if not candidates or not req.wants("coverage-info"):
             return HookResult({"cards": []})
-        for order in candidates:
-            _check_order(order)  # malformed where we read it: 400; elsewhere: tolerated (no system action)
+        if not hook.primary:  # no system action will validate the order on its way back, so validate it here
+            for order in candidates:
+                _check_order(order)
         record = self.builder.build(req, specs_for(hook, self.specs), orders)
         return self._answer(hook, req, record, candidates)
 
@@ -72,6 +73,7 @@ class HookService:
                 action = cards.coverage_action(ev, scope, str(uuid.uuid4()), today.isoformat())
                 # One validation covers both: the order as received and the resource we send back.
                 if fhir_models.problems(action["resource"]):
+                    _check_order(scope.order)  # malformed where we read it: 400
                     if tolerated := fhir_models.split_problems(scope.order)[1]:
                         # Not valid R4 where we never read it (e.g. the Sandbox's single-object category): the
                         # card stands, but an invalid order is never sent back as a system action.

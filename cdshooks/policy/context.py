@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,6 +27,13 @@ class Context:
     # Matches of the record's exposures per value set, computed once per evaluation: several criteria
     # ask about the same class (e.g. all anti-myeloma therapy).
     _matches: dict[str, list[tuple[Exposure, str]]] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """A value computed once per evaluation (e.g. a dated series several criteria read)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @property
     def order_ref(self) -> str:

@@ -167,16 +167,23 @@ def specialty(c: Criterion, ctx: Context) -> Result:
     return missing("no oncology/hematology (or required) specialty found for the prescriber", seen)
 
 
+def status_series(ctx: Context, codes: CodeSet) -> list[tuple[dict, Any]]:
+    """Final assessments for the codes, dated on or before the anchor, newest first (read once per evaluation)."""
+    def series() -> list[tuple[dict, Any]]:
+        out = []
+        for obs in ctx.record.observations(codes.codes):
+            if obs.get("status") not in ("final", "amended", "corrected"):
+                continue
+            when, _ = effective(obs, "effective")
+            if when is not None and when <= ctx.anchor:
+                out.append((obs, when))
+        return sorted(out, key=lambda x: x[1], reverse=True)
+
+    return ctx.memo(("status", codes.id), series)
+
+
 def _latest_status(ctx: Context, codes: CodeSet, since: Any = None) -> list[tuple[dict, Any]]:
-    out = []
-    for obs in ctx.record.observations(codes.codes):
-        if obs.get("status") not in ("final", "amended", "corrected"):
-            continue
-        when, _ = effective(obs, "effective")
-        if when is None or when > ctx.anchor or (since and when < since):
-            continue
-        out.append((obs, when))
-    return sorted(out, key=lambda x: x[1], reverse=True)
+    return [(obs, when) for obs, when in status_series(ctx, codes) if not (since and when < since)]
 
 
 def disease_status(c: Criterion, ctx: Context) -> Result:

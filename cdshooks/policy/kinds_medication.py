@@ -15,6 +15,7 @@ from cdshooks.record import Exposure, is_local_route, ref_of
 
 from .codes import EMPTY, CodeSet, codings_of
 from .context import Context, missing, unavailable_note
+from .kinds_clinical import status_series
 from .model import Criterion, Evidence, Result, Status
 
 HISTORY_TYPES = ("MedicationAdministration", "MedicationStatement")
@@ -216,14 +217,9 @@ def regimen_lines(exposures: list[tuple[Exposure, str]], transplants: list[date]
 
 def _change_dates(c: Criterion, ctx: Context, got: list[tuple[Exposure, str]]) -> list[date]:
     """Dates of recorded progression, and of stops for no response or toxicity: where a new line may start."""
-    out = []
     worsened: CodeSet = c.params.get("worsened", EMPTY)
-    for obs in ctx.record.observations(c.params.get("status_codes", EMPTY).codes):
-        if obs.get("status") in ("final", "amended", "corrected") and worsened.match(
-                [obs.get("valueCodeableConcept")], use_text=False):
-            when, _ = effective(obs, "effective")
-            if when:
-                out.append(when)
+    out = [when for obs, when in status_series(ctx, c.params.get("status_codes", EMPTY))
+           if worsened.match([obs.get("valueCodeableConcept")], use_text=False)]
     reasons: CodeSet = c.params.get("change_reasons", EMPTY)
     for exp, _ in got:
         if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and (exp.end or exp.start):
