@@ -97,3 +97,23 @@ def test_one_cd19_negative_result_is_one_denial_reason(client, library):
     response = client.post("/cds-services/pa-order-sign", json=scenario_request("blin-cd19neg", library)).json
     ev = response["cards"][0]["extension"]["pa-advisor.evaluation"]
     assert ev["denialReasons"] == ["A.i: Leukemic blasts are CD19-positive — attested: no"]
+
+
+@pytest.mark.parametrize("key, notice, link", [
+    ("ide-approve", "Precision Drug Action Committee (PDAC)", "FDA label: Abecma (DailyMed)"),
+    ("elx-approve", "REMS: Elrexfio", "Patient information (NCI): Elranatamab-bcmm"),
+    ("lem-approve", "REMS: Lemtrada", "FDA label: Lemtrada (DailyMed)"),
+    ("blin-approve", "Boxed warnings", "FDA label: Blincyto (DailyMed)"),
+])
+def test_cards_carry_the_policy_notices_and_links(key, notice, link, client, library):
+    card = client.post("/cds-services/pa-order-sign", json=scenario_request(key, library)).json["cards"][0]
+    assert notice in card["detail"]
+    assert link in [x["label"] for x in card["links"]]
+
+
+def test_blincyto_doses_are_described_by_cycle_and_elrexfio_by_week(client, library):
+    for key, word in (("blin-approve", "first cycle"), ("elx-approve", "week 1 of therapy")):
+        ev = client.post("/cds-services/pa-order-sign", json=scenario_request(key, library)).json["cards"][0][
+            "extension"]["pa-advisor.evaluation"]
+        texts = [e["text"] for c in ev["criteria"] if c["kind"] == "dose" for e in c.get("evidence", [])]
+        assert any(t.startswith(word) for t in texts), (key, texts)
