@@ -201,6 +201,29 @@ p = ide("ide-lab31d", 0.9, "g/dL", "2026-10-20")
 pin("ide-lookback", "outside", "ide-lab31d", "Abecma: M-protein 31 days old", p, p.order(ABECMA, ABECMA_DOSE),
     DOCS, "I.A.4.a", {"serum-mprotein": "missing"})
 
+def ide_without_mprotein(key: str) -> Patient:
+    return abecma_base(key, mprotein=False)  # the last Dara-Pd doses end on 2026-08-31
+
+
+p = ide_without_mprotein("ide-urine200").lab("42482-0", "Urine M-protein 24h", 0.2, "g/(24.h)", "2026-11-10")
+pin("ide-urine", "inside", "ide-urine200", "Abecma: urine M-protein 0.2 g/24 h (= 200 mg/24 h)", p,
+    p.order(ABECMA, ABECMA_DOSE), APPROVED, "I.A.4.a.ii", {"urine-mprotein": "met"})
+p = ide_without_mprotein("ide-urine199").lab("42482-0", "Urine M-protein 24h", 199, "mg/(24.h)", "2026-11-10")
+pin("ide-urine", "outside", "ide-urine199", "Abecma: urine M-protein 199 mg/24 h", p, p.order(ABECMA, ABECMA_DOSE),
+    DOCS, "I.A.4.a.ii", {"urine-mprotein": "not-met"})
+p = ide_without_mprotein("ide-flc10").flc(1.5, 10, 0.15, "mg/dL", "2026-11-12")
+pin("ide-flc", "inside", "ide-flc10", "Abecma: involved λ FLC 10 mg/dL with ratio 0.15", p,
+    p.order(ABECMA, ABECMA_DOSE), APPROVED, "I.A.4.a.iii", {"flc": "met"})
+p = ide_without_mprotein("ide-flc99").flc(1.4, 9.9, 0.14, "mg/dL", "2026-11-12")
+pin("ide-flc", "outside", "ide-flc99", "Abecma: involved λ FLC 9.9 mg/dL, just under 10", p,
+    p.order(ABECMA, ABECMA_DOSE), DOCS, "I.A.4.a.iii", {"flc": "not-met"})
+p = ide_without_mprotein("ide-pd60").status("271299001", "Patient's condition worsened", "2026-10-30")
+pin("ide-pd-window", "inside", "ide-pd60", "Abecma: progression 60 days after the last dose (2026-08-31)", p,
+    p.order(ABECMA, ABECMA_DOSE), APPROVED, "I.A.4.b", {"progression": "met"})
+p = ide_without_mprotein("ide-pd61").status("271299001", "Patient's condition worsened", "2026-10-31")
+pin("ide-pd-window", "outside", "ide-pd61", "Abecma: progression 61 days after the last dose", p,
+    p.order(ABECMA, ABECMA_DOSE), DOCS, "I.A.4.b", {"progression": "missing"})
+
 p = abecma_base("ide-2lines")
 pin("ide-lines", "inside", "ide-2lines", "Abecma: two lines given", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
     "I.A.5", {"prior-lines": "met"})
