@@ -73,8 +73,7 @@ class HookService:
                 action = cards.coverage_action(ev, scope, str(uuid.uuid4()), today.isoformat())
                 # One validation covers both: the order as received and the resource we send back.
                 if fhir_models.problems(action["resource"]):
-                    _check_order(scope.order)  # malformed where we read it: 400
-                    if tolerated := fhir_models.split_problems(scope.order)[1]:
+                    if tolerated := _check_order(scope.order):  # malformed where we read it: 400
                         # Not valid R4 where we never read it (e.g. the Sandbox's single-object category): the
                         # card stands, but an invalid order is never sent back as a system action.
                         elements = ", ".join(sorted({p.split(":")[0] for p in tolerated}))
@@ -127,12 +126,13 @@ class HookService:
         return [found[r] for r in refs if r in found]
 
 
-def _check_order(order: Mapping[str, Any]) -> None:
-    """400 when the order is malformed in an element the evaluation reads."""
-    read, _ = fhir_models.split_problems(order)
+def _check_order(order: Mapping[str, Any]) -> list[str]:
+    """400 when the order is malformed in an element the evaluation reads; else the problems it tolerates."""
+    read, tolerated = fhir_models.split_problems(order)
     if read:
         raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(read[:3])}",
                            expression="$.context.draftOrders")
+    return tolerated
 
 
 def _resources_of(value: Any) -> list[dict]:

@@ -77,6 +77,11 @@ def codings_of(concept: Any) -> list[dict]:
     return []
 
 
+def first_code(concept: Any) -> str:
+    """The code of a concept's first coding that has one (e.g. a clinical or verification status)."""
+    return next((c["code"] for c in codings_of(concept) if isinstance(c.get("code"), str)), "")
+
+
 def text_of(concept: Any) -> str:
     if not isinstance(concept, dict):
         return ""
@@ -111,6 +116,10 @@ class CodeSet:
         code = normalize_code(system, code)
         display = coding.get("display") if isinstance(coding.get("display"), str) else code
         return Match(system, code, display) if self._contains(system, code) else None
+
+    def name_of(self, match: Match) -> str:
+        """The value set's own name for a matched code (an ingredient), else what the record called it."""
+        return (self.displays or {}).get((match.system, match.code), match.display)
 
     def _contains(self, system: str, code: str) -> bool:
         """A normalised (system, code) is in the set, exactly or under one of its prefixes."""

@@ -43,12 +43,11 @@ class Context:
         """Every exposure (given or not) whose drug is in codes, with the code or name that matched."""
         if codes.id not in self._matches:
             found = []
-            displays = codes.displays or {}
             for exp in self.record.exposures:
                 match = codes.match_keys(exp.keys, exp.text)
                 if match:
                     # The value set's own name for the drug (an ingredient) reads better than a product string.
-                    found.append((exp, displays.get((match.system, match.code), match.display)))
+                    found.append((exp, codes.name_of(match)))
             self._matches[codes.id] = found
         return self._matches[codes.id]
 

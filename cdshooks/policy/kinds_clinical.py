@@ -8,24 +8,17 @@ from typing import Any
 from cdshooks.fhirdates import effective, parse_date, years_between
 from cdshooks.record import ref_of
 
-from .codes import EMPTY, CodeSet, as_list, codings_of, text_of
+from .codes import EMPTY, CodeSet, as_list, codings_of, first_code, text_of
 from .context import Context, missing, unavailable_note
 from .model import Criterion, Evidence, Result, Status
 
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
-def _status_code(concept: Any) -> str:
-    for coding in codings_of(concept):
-        if isinstance(coding.get("code"), str):
-            return coding["code"]
-    return ""
-
-
 def _condition_evidence(res: dict, label: str) -> Evidence:
     start, _ = effective(res, "onset")
     when = start or parse_date(res.get("recordedDate"))
-    clinical = _status_code(res.get("clinicalStatus"))
+    clinical = first_code(res.get("clinicalStatus"))
     text = f"{label}" + (f" ({clinical})" if clinical else "")
     return Evidence(ref_of(res), text, when.isoformat() if when else None)
 
@@ -38,7 +31,7 @@ def _conditions(ctx: Context, codes: CodeSet) -> tuple[list[tuple[dict, str]], l
         if not match:
             continue
         label = f"{match.display} [{match.code}]"
-        verification = _status_code(res.get("verificationStatus"))
+        verification = first_code(res.get("verificationStatus"))
         (refuted if verification in EXCLUDED_VERIFICATION else usable).append((res, label))
     return usable, refuted
 
@@ -64,7 +57,7 @@ def diagnosis(c: Criterion, ctx: Context) -> Result:
         codes: CodeSet = c.params["codes"]
         wanted = codes.union(c.params.get("unspecific_codes", EMPTY), codes.id)
         if not wanted.match(reasons, use_text=False):
-            shown = "; ".join(text_of(r) or _status_code(r) for r in reasons)
+            shown = "; ".join(text_of(r) or first_code(r) for r in reasons)
             return Result(Status.NOT_MET, (Evidence(ctx.order_ref, f"the order's indication: {shown}"),),
                           "the order is for another use")
     if note := unavailable_note(ctx.record, "Condition"):
@@ -72,7 +65,7 @@ def diagnosis(c: Criterion, ctx: Context) -> Result:
     statuses = set(c.params.get("clinical_status") or [])
     usable, refuted = _conditions(ctx, c.params["codes"])
     if statuses:
-        usable = [(r, lab) for r, lab in usable if _status_code(r.get("clinicalStatus")) in statuses]
+        usable = [(r, lab) for r, lab in usable if first_code(r.get("clinicalStatus")) in statuses]
     if usable:
         return Result(Status.MET, tuple(_condition_evidence(r, lab) for r, lab in usable))
     contrary, _ = _conditions(ctx, c.params.get("not_met_codes", EMPTY))
@@ -157,7 +150,7 @@ def specialty(c: Criterion, ctx: Context) -> Result:
         for role in _roles_of(ctx, who):
             for concept in as_list(role.get("specialty")):
                 match = codes.match([concept], use_text=False)
-                label = text_of(concept) or _status_code(concept)
+                label = text_of(concept) or first_code(concept)
                 if match:
                     text = f"specialty {match.display} [{match.code}]{by}"
                     return Result(Status.MET, (Evidence(ref_of(role), text),))
@@ -199,7 +192,7 @@ def disease_status(c: Criterion, ctx: Context) -> Result:
         return missing("no disease-status assessment in the record")
     obs, when = rows[0]
     value = obs.get("valueCodeableConcept")
-    ev = (Evidence(ref_of(obs), f"disease status: {text_of(value) or _status_code(value)}", when.isoformat()),)
+    ev = (Evidence(ref_of(obs), f"disease status: {text_of(value) or first_code(value)}", when.isoformat()),)
     if c.params["met_values"].match([value], use_text=False):
         return Result(Status.MET, ev)
     if c.params.get("not_met_values", EMPTY).match([value], use_text=False):

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from cdshooks.fhirdates import effective, parse_date
+from cdshooks.record import ref_of
 
 from .codes import SYSTEMS
 from .context import Context, missing
@@ -111,7 +112,7 @@ def _latest_body(ctx: Context, key: tuple[str, str], unit: str) -> tuple[float, 
         value = convert(qty.value, qty.unit, unit)
     except UnitError:
         return None
-    return value, Evidence(f"Observation/{obs.get('id')}", f"{value:g} {unit}", when.isoformat())
+    return value, Evidence(ref_of(obs), f"{value:g} {unit}", when.isoformat())
 
 
 def _bsa(ctx: Context) -> tuple[float | None, float | None, list[Evidence]]:

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from cdshooks.fhirdates import add_months, effective
 from cdshooks.record import Exposure, is_local_route, ref_of
 
-from .codes import EMPTY, CodeSet, codings_of
+from .codes import EMPTY, CodeSet, first_code
 from .context import Context, missing, unavailable_note
-from .kinds_clinical import status_series
+from .kinds_clinical import EXCLUDED_VERIFICATION, status_series
 from .model import Criterion, Evidence, Result, Status
 
 HISTORY_TYPES = ("MedicationAdministration", "MedicationStatement")
@@ -24,7 +24,6 @@ STALE_DAYS = 90
 REGIMEN_GRACE_DAYS = 30
 # Drugs started within this many days of a stem cell transplant are its conditioning (one line with it).
 TRANSPLANT_DAYS = 30
-EXCLUDED_ALLERGY = {"refuted", "entered-in-error"}
 ORDER_MAY_HAVE_BEEN_GIVEN = {"active", "on-hold", "completed", "stopped", "unknown"}
 
 
@@ -36,8 +35,9 @@ def _exp_ev(exp: Exposure, label: str, what: str = "received") -> Evidence:
                     when)
 
 
-def _code_of(concept: object) -> str:
-    return next((c["code"] for c in codings_of(concept) if isinstance(c.get("code"), str)), "")
+def _orders(ctx: Context, codes: CodeSet) -> list[tuple[Exposure, str]]:
+    """Orders (intentions, not doses) in the record whose drug is in codes."""
+    return [(e, label) for e, label in ctx.matching(codes) if e.resource_type == "MedicationRequest"]
 
 
 def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Evidence]:
@@ -45,11 +45,10 @@ def _intolerances(ctx: Context, codes: CodeSet, reasons: CodeSet) -> list[Eviden
     such as 'treatment not tolerated'."""
     out = []
     for res in ctx.record.of("AllergyIntolerance"):
-        if _code_of(res.get("verificationStatus")) in EXCLUDED_ALLERGY:
+        if first_code(res.get("verificationStatus")) in EXCLUDED_VERIFICATION:
             continue
         if m := codes.match([res.get("code")]):
-            name = (codes.displays or {}).get((m.system, m.code), m.display)
-            out.append(Evidence(ref_of(res), f"documented intolerance or adverse effect: {name}",
+            out.append(Evidence(ref_of(res), f"documented intolerance or adverse effect: {codes.name_of(m)}",
                                 res.get("recordedDate")))
     for exp, label in ctx.matching(codes):
         if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False):
@@ -67,8 +66,7 @@ def med_class(c: Criterion, ctx: Context) -> Result:
         ev = _intolerances(ctx, codes, c.params.get("intolerance_reasons", EMPTY))
         if ev:
             return Result(Status.MET, tuple(ev))
-    ordered = [(e, label) for e, label in ctx.matching(codes) if e.resource_type == "MedicationRequest"]
-    if ordered:
+    if ordered := _orders(ctx, codes):
         return missing(f"{c.params.get('label', 'this therapy')} was ordered but no dose given is recorded",
                        [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     note = unavailable_note(ctx.record, *HISTORY_TYPES)
@@ -89,9 +87,8 @@ def no_prior(c: Criterion, ctx: Context) -> Result:
     if note := unavailable_note(ctx.record, *HISTORY_TYPES):
         return missing(note)
     # An earlier order with no record of a dose: it may or may not have been given (a cancelled one was not).
-    ordered = [(e, label) for e, label in ctx.matching(codes)
-               if e.resource_type == "MedicationRequest" and e.status in ORDER_MAY_HAVE_BEEN_GIVEN
-               and not (e.start and e.start > ctx.anchor)]
+    ordered = [(e, label) for e, label in _orders(ctx, codes)
+               if e.status in ORDER_MAY_HAVE_BEEN_GIVEN and not (e.start and e.start > ctx.anchor)]
     if ordered:
         return missing("an earlier order exists but no dose is recorded: confirm whether it was given",
                        [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
@@ -115,8 +112,7 @@ def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -
     for order in ctx.other_orders():
         concepts = ctx.record.medication_concepts(order) + (order.get("code"),)
         if (m := codes.match(concepts)) and not ctx.drug.match(concepts) and not is_local_route(order):
-            name = (codes.displays or {}).get((m.system, m.code), m.display)
-            current.append(Evidence(ref_of(order), f"also ordered now: {name}"))
+            current.append(Evidence(ref_of(order), f"also ordered now: {codes.name_of(m)}"))
     last_given: dict[str, date] = {}
     for given, label in ctx.received(codes):
         if when := given.end or given.start:
@@ -275,8 +271,7 @@ def failure(c: Criterion, ctx: Context) -> Result:
     if tried:
         return missing("therapy was given but no failure or adverse-effect reason is documented",
                        [_exp_ev(e, label) for e, label in tried[:3]])
-    ordered = [(e, label) for e, label in ctx.matching(codes) if e.resource_type == "MedicationRequest"]
-    if ordered:
+    if ordered := _orders(ctx, codes):
         return missing("therapy was ordered but neither doses nor a reason for stopping are documented",
                        [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     note = unavailable_note(ctx.record, *HISTORY_TYPES)
