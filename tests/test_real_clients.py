@@ -4,13 +4,12 @@ offline and the Da Vinci CRD request generator with its key-list `jku`, both in 
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from loopback import JsonEndpoint
 
 from cdshooks import ehr_profiles as clients
 from cdshooks.app import create_app
@@ -23,30 +22,16 @@ SANDBOX_KID = str(uuid.uuid4())
 SANDBOX_KEY = ec.generate_private_key(ec.SECP384R1())
 
 
-class KeyList(BaseHTTPRequestHandler):
-    """The generator's /public_keys: a JSON array, one entry per key pair (one per page load)."""
-    keys: list = []
-    fetches = 0
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):  # noqa: N802
-        type(self).fetches += 1
-        body = json.dumps(clients.generator_key_list(*[k.public_key() for k in self.keys])).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture(scope="module")
-def key_list_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KeyList)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/public_keys"
-    server.shutdown()
+def key_list():
+    """The generator's /public_keys: a JSON array, one entry per key pair (one per page load)."""
+    endpoint = JsonEndpoint("/public_keys")
+    yield endpoint
+    endpoint.close()
+
+
+def publish(key_list, *private_keys):
+    key_list.body = clients.generator_key_list(*(k.public_key() for k in private_keys))
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +53,12 @@ def open_fhir(tmp_path_factory):
 
 
 @pytest.fixture
-def trusted(tmp_path, key_list_url, open_fhir):
+def trusted(tmp_path, key_list, open_fhir):
     (tmp_path / "sandbox-jwks.json").write_text(json.dumps(
         {"keys": [clients.public_jwk(SANDBOX_KEY.public_key(), SANDBOX_KID, "ES384")]}))
     (tmp_path / "trust.yaml").write_text(
         f"- iss: {clients.SANDBOX_ISS}\n  jku: {clients.SANDBOX_JKU}\n  jwks_file: sandbox-jwks.json\n"
-        f"- iss: {open_fhir}\n  jku: {key_list_url}\n  jku_format: key-list\n  algorithms: [RS256]\n")
+        f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n")
     app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url=BASE, jwks_refresh_cooldown=0,
                               store_url=f"sqlite:///{tmp_path / 'store.db'}"))
     return app.test_client()
@@ -122,34 +107,34 @@ def test_a_malformed_element_the_evaluation_reads_is_still_400(trusted, library)
     assert resp.status_code == 400 and "dosageInstruction" in resp.json["issue"][0]["diagnostics"]
 
 
-def generator_call(client, library, open_fhir, key_list_url, key, scenario="elx-approve", **kw):
+def generator_call(client, library, open_fhir, key_list, key, scenario="elx-approve", **kw):
     body = scenario_request(scenario, library, fhir_server=open_fhir, token="")
     body["prefetch"] = scenario_request(scenario, library)["prefetch"]
     body = clients.generator_body(body)
-    tok = kw.get("token") or clients.generator_token(key, kw.get("jku", key_list_url), open_fhir, BASE + SIGN)
+    tok = kw.get("token") or clients.generator_token(key, kw.get("jku", key_list.url), open_fhir, BASE + SIGN)
     return client.post(SIGN, json=body, headers={"Authorization": f"Bearer {tok}"})
 
 
 def test_the_generator_key_list_verifies_and_a_new_key_pair_per_page_load_is_fetched(trusted, library, open_fhir,
-                                                                                     key_list_url):
+                                                                                     key_list):
     first, second = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
-    KeyList.keys = [first]
-    resp = generator_call(trusted, library, open_fhir, key_list_url, first)
+    publish(key_list, first)
+    resp = generator_call(trusted, library, open_fhir, key_list, first)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.json["cards"][0]["extension"]["pa-advisor.evaluation"]["outcome"] == "likely-approved"
     assert resp.json["systemActions"]  # a valid R4 order goes back with its coverage-information
-    KeyList.keys = [first, second]  # the tester reloaded the page
-    before = KeyList.fetches
-    assert generator_call(trusted, library, open_fhir, key_list_url, second).status_code == 200
-    assert KeyList.fetches == before + 1  # the unknown kid made the service fetch the list again
+    publish(key_list, first, second)  # the tester reloaded the page
+    before = key_list.fetches
+    assert generator_call(trusted, library, open_fhir, key_list, second).status_code == 200
+    assert key_list.fetches == before + 1  # the unknown kid made the service fetch the list again
 
 
-def test_assertion_ids_are_distinct_per_order_and_per_evaluation(trusted, library, open_fhir, key_list_url):
+def test_assertion_ids_are_distinct_per_order_and_per_evaluation(trusted, library, open_fhir, key_list):
     key = rsa.generate_private_key(65537, 2048)
-    KeyList.keys = [key]
+    publish(key_list, key)
     ids = []
     for _ in range(2):  # the generator re-signs with its constant hookInstance
-        resp = generator_call(trusted, library, open_fhir, key_list_url, key)
+        resp = generator_call(trusted, library, open_fhir, key_list, key)
         for action in resp.json["systemActions"]:
             info = action["resource"]["extension"][-1]["extension"]
             ids += [e["valueString"] for e in info if e["url"] == "coverage-assertion-id"]
@@ -171,15 +156,15 @@ def test_two_orders_in_one_call_get_two_assertion_ids(client, library):
     ("other-jku", "jku:"), ("unknown-kid", "kid:"), ("rs256-not-allowed", "alg: RS256 is not allowed"),
     ("wrong-aud", "aud: expected 'http://127.0.0.1:8080/cds-services/pa-order-sign', received"),
 ])
-def test_refusals_are_401_and_log_the_first_failing_check(case, logged, trusted, library, open_fhir, key_list_url,
+def test_refusals_are_401_and_log_the_first_failing_check(case, logged, trusted, library, open_fhir, key_list,
                                                           caplog):
     key = rsa.generate_private_key(65537, 2048)
-    KeyList.keys = [key]
+    publish(key_list, key)
     if case == "other-jku":
-        resp = generator_call(trusted, library, open_fhir, key_list_url, key, jku="http://127.0.0.1:9/public_keys")
+        resp = generator_call(trusted, library, open_fhir, key_list, key, jku="http://127.0.0.1:9/public_keys")
     elif case == "unknown-kid":
         stranger = rsa.generate_private_key(65537, 2048)  # never published in the key list
-        resp = generator_call(trusted, library, open_fhir, key_list_url, stranger)
+        resp = generator_call(trusted, library, open_fhir, key_list, stranger)
     elif case == "rs256-not-allowed":  # the Sandbox's entry allows ES384/RS384 only
         import jwt
 

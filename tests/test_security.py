@@ -5,30 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
 import pytest
 from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from loopback import JsonEndpoint
 
 from cdshooks.app import ConfigError, create_app
+from cdshooks.ehr_profiles import public_jwk as jwk
 from cdshooks.settings import Settings
 
 BASE = "https://pa.example.org"
 ISS = "https://ehr.example.org"
 REDIS_URL = os.environ.get("PA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def jwk(public_key, kid: str, alg: str) -> dict:
-    algo = jwt.algorithms.ECAlgorithm if alg.startswith("ES") else jwt.algorithms.RSAAlgorithm
-    data = json.loads(algo.to_jwk(public_key))
-    data.update(kid=kid, alg=alg, use="sig")
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -37,38 +30,21 @@ def keys():
             "other": ec.generate_private_key(ec.SECP384R1())}
 
 
-class _JwksHandler(BaseHTTPRequestHandler):
-    body = b"{}"
-    fetches = 0
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):  # noqa: N802
-        type(self).fetches += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-
 @pytest.fixture(scope="module")
 def jku_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JwksHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/jwks.json"
-    server.shutdown()
+    endpoint = JsonEndpoint("/jwks.json")
+    yield endpoint
+    endpoint.close()
 
 
 @pytest.fixture
 def trust(tmp_path, keys, jku_server):
     (tmp_path / "ehr-jwks.json").write_text(json.dumps({"keys": [jwk(keys["ec"].public_key(), "ec-1", "ES384"),
                                                                   jwk(keys["rsa"].public_key(), "rsa-1", "RS384")]}))
-    _JwksHandler.body = json.dumps({"keys": [jwk(keys["ec"].public_key(), "jku-1", "ES384")]}).encode()
+    jku_server.body = {"keys": [jwk(keys["ec"].public_key(), "jku-1", "ES384")]}
     (tmp_path / "trust.yaml").write_text(
         f"- iss: {ISS}\n  jwks_file: ehr-jwks.json\n"
-        f"- iss: https://fetching-ehr.example.org\n  jku: {jku_server}\n")
+        f"- iss: https://fetching-ehr.example.org\n  jku: {jku_server.url}\n")
     return tmp_path / "trust.yaml"
 
 
@@ -170,14 +146,14 @@ def test_a_24_hour_token_is_accepted(secured, keys, library):
 
 def test_keys_come_from_the_jku_and_an_unknown_kid_refreshes_the_set(secured, keys, library, jku_server):
     iss = "https://fetching-ehr.example.org"
-    ok = token(keys["ec"], kid="jku-1", iss=iss, headers={"jku": jku_server})
+    ok = token(keys["ec"], kid="jku-1", iss=iss, headers={"jku": jku_server.url})
     assert call(secured, library, ok).status_code == 200
     # the EHR rotates its key: the new kid is not in the cached set, so the set is fetched again
-    _JwksHandler.body = json.dumps({"keys": [jwk(keys["other"].public_key(), "jku-2", "ES384")]}).encode()
-    before = _JwksHandler.fetches
+    jku_server.body = {"keys": [jwk(keys["other"].public_key(), "jku-2", "ES384")]}
+    before = jku_server.fetches
     rotated = token(keys["other"], kid="jku-2", iss=iss)
     assert call(secured, library, rotated).status_code == 200
-    assert _JwksHandler.fetches == before + 1
+    assert jku_server.fetches == before + 1
 
 
 def test_cors_preflight_and_health_need_no_token(secured):
