@@ -5,23 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import logs
+from . import logs, strict_json
 from .errors import DataUnavailable, RequestError, UnknownService
 from .hooks import BY_ID
 from .protocol import FEEDBACK_SCHEMA, check
-from .security import AuthError, Verifier
+from .security import AuthError, Verifier, fhir_server_allowed
 from .service import HookService
 from .store import Store, StoreError
 
 bp = Blueprint("cds", __name__)
 JSON_TYPES = ("application/json", "application/fhir+json")
-ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "incomplete",
-               413: "too-costly", 415: "not-supported", 503: "transient", 500: "exception"}
+ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+               412: "incomplete", 413: "too-costly", 415: "not-supported", 503: "transient", 500: "exception"}
 
 
 def operation_outcome(status: int, message: str, expression: str | None = None) -> Response:
@@ -39,11 +40,11 @@ def _json_body() -> Any:
         raise _Http(415, f"Content-Type must be application/json, not {mimetype[:60] or 'missing'}")
     raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     try:
-        return json.loads(raw)
+        return strict_json.loads(raw)
+    except strict_json.JsonRejected as exc:
+        raise _Http(400, f"body refused: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Http(400, f"body is not valid JSON: {str(exc)[:120]}") from exc
-    except RecursionError as exc:
-        raise _Http(400, "body is nested too deeply") from exc
 
 
 class _Http(Exception):
@@ -72,7 +73,7 @@ def call_service(service_id: str) -> Response:
     try:
         body = _json_body()
         hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
-        result = service.call(hook, body)
+        result = service.call(hook, body, _fhir_server_check())
         return _json(result.response)
     except (_Http, RequestError, DataUnavailable) as exc:
         status = exc.status
@@ -97,6 +98,16 @@ def call_service(service_id: str) -> Response:
                              iss=claims.get("iss"), jti=claims.get("jti"))
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
+
+
+def _fhir_server_check() -> Callable[[str], bool] | None:
+    """In trust mode, the fhirServer allowlist of the issuer that signed this call."""
+    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    claims = g.get("jwt")
+    if verifier is None or not claims:
+        return None
+    issuer = verifier.issuers[claims["iss"]]
+    return lambda url: fhir_server_allowed(issuer, url)
 
 
 @bp.post("/cds-services/<service_id>/feedback")

@@ -16,7 +16,15 @@ from .hooks import discovery
 from .metrics import Metrics
 from .policy.loader import load_library
 from .policy.units import check_unit
-from .security import MemoryReplayCache, RedisReplayCache, TrustConfigError, Verifier, load_trust
+from .security import (
+    MemoryReplayCache,
+    RedisReplayCache,
+    ReplayCache,
+    StoreReplayCache,
+    TrustConfigError,
+    Verifier,
+    load_trust,
+)
 from .service import HookService
 from .settings import Settings
 from .store import Store
@@ -26,7 +34,7 @@ class ConfigError(PAAdvisorError):
     """The service cannot start with these settings."""
 
 
-def _verifier(settings: Settings) -> Verifier | None:
+def _verifier(settings: Settings, store: Store) -> Verifier | None:
     """None in dev mode (said loudly); otherwise the JWT verifier, or a refusal to start."""
     if settings.dev_mode:
         logs.event("DEV MODE: EHR JWTs are NOT checked; any caller can read patient data through this service",
@@ -35,28 +43,32 @@ def _verifier(settings: Settings) -> Verifier | None:
     if not settings.trust_file:
         raise ConfigError("no trusted EHR issuers: start with --trust FILE (PA_TRUST_FILE) and --public-url URL, "
                           "or with --dev on a trusted network only")
+    if not settings.public_url:
+        # Without it `aud` would be checked against the Host header the caller chose.
+        raise ConfigError("trust mode needs --public-url URL (PA_PUBLIC_URL): the base URL EHRs call, which every "
+                          "JWT's `aud` must name")
     try:
         issuers = load_trust(settings.trust_file)
     except TrustConfigError as exc:
         raise ConfigError(str(exc)) from exc
+    replay: ReplayCache
     if settings.replay_store.startswith(("redis://", "rediss://")):
-        replay: MemoryReplayCache | RedisReplayCache = RedisReplayCache(settings.replay_store)
-    else:
+        replay = RedisReplayCache(settings.replay_store)
+    elif settings.replay_store == "memory":
         replay = MemoryReplayCache()
-    if not settings.public_url:
-        logs.event("no --public-url: JWT aud is checked against the URL of each request as received", 30,
-                   event="startup")
+    else:
+        replay = StoreReplayCache(store)
     return Verifier(issuers, replay, settings.jwks_ttl, settings.jwks_refresh_cooldown)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.setup(settings.log_level)
-    verifier = _verifier(settings)
+    store = Store(settings.store_url, settings.audit_retention_days)
+    verifier = _verifier(settings, store)
     library = load_library(settings.mappings_dir)  # raises MappingError naming file and path
     check_unit("mg")  # load the UCUM registry now, not on the first hook call
     fhir_models.warm_up()
-    store = Store(settings.store_url, settings.audit_retention_days)
     metrics = Metrics()
     client = FhirClient(settings, metrics=metrics)
     app = Flask("cdshooks")

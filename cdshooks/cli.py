@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .errors import MappingError
-from .settings import DEFAULT_MAPPINGS, Settings
+from .settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
 
 @click.group()
@@ -22,12 +22,15 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="request threads per worker (slow clients hold a thread, not a whole worker)")
 @click.option("--dev", is_flag=True, help="turn EHR JWT checking OFF (local testing only)")
 @click.option("--trust", "trust", type=click.Path(exists=True, dir_okay=False), default=None,
               help="YAML list of trusted EHR issuers (PA_TRUST_FILE)")
 @click.option("--public-url", default=None, help="the base URL EHRs call, for the JWT aud check (PA_PUBLIC_URL)")
-def serve(host: str, port: int, workers: int, dev: bool, trust: str | None, public_url: str | None) -> None:
+def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: str | None,
+          public_url: str | None) -> None:
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
@@ -38,10 +41,13 @@ def serve(host: str, port: int, workers: int, dev: bool, trust: str | None, publ
         overrides["trust_file"] = trust
     if public_url:
         overrides["public_url"] = public_url
-    settings = Settings.from_env(**overrides)
     try:
+        settings = Settings.from_env(**overrides)
+        if not settings.dev_mode and settings.replay_store == "memory" and workers > 1:
+            raise ConfigError(f"PA_REPLAY_STORE=memory with {workers} workers: each worker would accept a token "
+                              "the other has seen; use the default (store) or a redis:// URL, or --workers 1")
         app = create_app(settings)  # fail here, loudly, before forking workers
-    except (ConfigError, MappingError) as exc:
+    except (ConfigError, MappingError, SettingsError) as exc:
         click.echo(f"pa-advisor: cannot start: {exc}", err=True)
         sys.exit(2)
     if settings.dev_mode:
@@ -52,6 +58,10 @@ def serve(host: str, port: int, workers: int, dev: bool, trust: str | None, publ
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # Threads, not sync workers: a client sending its request a byte at a time holds one thread, so a few
+            # slow clients cannot take /healthz and every other caller down (see deploy/gunicorn.conf.py).
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)
 

@@ -3,7 +3,8 @@
 PAAdvisorError
  ├── MappingError          a mapping or value-set file is invalid (names file and JSON path); stops start-up
  ├── RequestError          the hook request is unusable                                  → 400
- │    └── UnknownService   no service with that id                                       → 404
+ │    ├── UnknownService   no service with that id                                       → 404
+ │    └── NotAllowed       a trusted caller asked for something its trust entry does not allow → 403
  ├── DataUnavailable       required data absent from prefetch and not fetchable           → 412
  └── FhirError             one FHIR read failed (status, reason); caught by record.py and
                            turned into "could not read X", never raised through a hook call
@@ -32,6 +33,10 @@ class RequestError(PAAdvisorError):
 
 class UnknownService(RequestError):
     status = 404
+
+
+class NotAllowed(RequestError):
+    status = 403
 
 
 class DataUnavailable(PAAdvisorError):

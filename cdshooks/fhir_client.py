@@ -1,10 +1,15 @@
-"""The one FHIR client: pooled connections, retries for GETs only, timeouts on every call, a whole-call
-deadline, capped paging and response size, bounded parallelism. The bearer token is never logged.
+"""The one FHIR client: pooled connections, retries for GETs only, one wall-clock deadline per hook call that
+no read outlives, capped paging and response size, no redirects. The bearer token is never logged.
+
+Isolation between callers: each hook call reads in parallel on threads of its own (nothing shared to exhaust),
+and every FHIR server gets at most `fhir_per_server` reads at once across the process, so one slow or
+trickling server delays only the calls that name it, and never beyond their deadline.
 """
 
 from __future__ import annotations
 
-import json
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -14,9 +19,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from . import strict_json
 from .errors import FhirError
 from .metrics import Metrics
 from .settings import Settings
@@ -32,8 +39,7 @@ class FetchResult:
 
 
 class FhirClient:
-    def __init__(self, settings: Settings, pool: ThreadPoolExecutor | None = None,
-                 metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings, self.metrics = settings, metrics
         self.session = requests.Session()
         # No retry on a read timeout: a slow server will not be faster the second time, and the deadline is short.
@@ -43,22 +49,35 @@ class FhirClient:
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(8, settings.fhir_workers), max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.pool = pool or ThreadPoolExecutor(max_workers=settings.fhir_workers, thread_name_prefix="fhir")
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
 
     def close(self) -> None:
         self.session.close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _slot(self, url: str) -> threading.BoundedSemaphore:
+        """The concurrency cap of the FHIR server (scheme, host and port) that `url` is on."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._slots_lock:
+            if key not in self._slots:
+                self._slots[key] = threading.BoundedSemaphore(self.settings.fhir_per_server)
+            return self._slots[key]
 
     # -- one GET --------------------------------------------------------------------------------------------
     def _get(self, url: str, token: str | None, deadline: float, what: str) -> dict:
         started = time.perf_counter()
         error = None
+        slot = self._slot(url)
+        if not slot.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise FhirError(what, "deadline exceeded (the FHIR server is busy with other calls)")
         try:
             return self._get_once(url, token, deadline, what)
         except FhirError as exc:
             error = exc.reason
             raise
         finally:
+            slot.release()
             if self.metrics:
                 self.metrics.fhir(what, time.perf_counter() - started, error)
 
@@ -71,14 +90,18 @@ class FhirClient:
             headers["Authorization"] = f"Bearer {token}"
         timeout = (min(self.settings.fhir_connect_timeout, remaining), min(self.settings.fhir_read_timeout, remaining))
         try:
-            with self.session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
+            # Never follow a redirect: it would carry the bearer token to a URL the EHR did not name.
+            with self.session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False) as resp:
+                if 300 <= resp.status_code < 400:
+                    raise FhirError(what, f"redirected ({resp.status_code}); redirects are not followed",
+                                    resp.status_code)
                 if resp.status_code in (401, 403):
                     raise FhirError(what, f"not authorized ({resp.status_code})", resp.status_code)
                 if resp.status_code == 404:
                     raise FhirError(what, "not found (404)", 404)
                 if resp.status_code >= 400:
                     raise FhirError(what, f"FHIR server answered {resp.status_code}", resp.status_code)
-                body = _read_capped(resp, deadline, what)
+                body = _read_capped(resp, deadline, self.settings.fhir_read_timeout, what)
         except requests.Timeout as exc:
             raise FhirError(what, "timed out") from exc
         except requests.ConnectionError as exc:
@@ -91,7 +114,7 @@ class FhirClient:
         except requests.RequestException as exc:
             raise FhirError(what, f"request failed ({type(exc).__name__})") from exc
         try:
-            data = json.loads(body)
+            data = strict_json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise FhirError(what, "malformed JSON") from exc
         if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
@@ -146,29 +169,48 @@ class FhirClient:
         return out
 
     def many(self, calls: Mapping[str, Any], deadline: float) -> dict[str, FetchResult]:
-        """Run several zero-argument calls in parallel on the bounded pool; each is cut at the deadline."""
-        futures = {key: self.pool.submit(fn) for key, fn in calls.items()}
-        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()) + 0.5)
-        out = {}
-        for key, fut in futures.items():
-            if fut.done() and fut.exception() is None:
-                out[key] = fut.result()
-            else:
-                fut.cancel()
-                out[key] = FetchResult(error="deadline exceeded", complete=False)
-        return out
+        """Run several zero-argument calls in parallel on this call's own threads; each is cut at the deadline."""
+        pool = ThreadPoolExecutor(max_workers=max(1, min(len(calls), self.settings.fhir_workers)),
+                                  thread_name_prefix="fhir")
+        try:
+            futures = {key: pool.submit(fn) for key, fn in calls.items()}
+            wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()) + 0.5)
+            out = {}
+            for key, fut in futures.items():
+                if fut.done() and fut.exception() is None:
+                    out[key] = fut.result()
+                else:
+                    fut.cancel()
+                    out[key] = FetchResult(error="deadline exceeded", complete=False)
+            return out
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _read_capped(resp: requests.Response, deadline: float, what: str) -> bytes:
+def _read_capped(resp: requests.Response, deadline: float, read_timeout: float, what: str) -> bytes:
+    """The body, read one network read at a time with the socket timeout set to what is left of the deadline:
+    a server trickling a byte at a time cannot keep a read going past the deadline."""
+    raw = resp.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
     chunks, size = [], 0
-    for chunk in resp.iter_content(chunk_size=65536):
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FhirError(what, "deadline exceeded")
+        if isinstance(sock, socket.socket):
+            sock.settimeout(min(read_timeout, remaining))
+        try:
+            chunk = raw.read1(65536, decode_content=True)
+        except (ReadTimeoutError, TimeoutError) as exc:
+            raise FhirError(what, "timed out") from exc
+        except (Urllib3Error, OSError) as exc:
+            raise FhirError(what, f"response broken off ({type(exc).__name__})") from exc
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
             raise FhirError(what, "response too large")
-        if time.monotonic() > deadline:
-            raise FhirError(what, "deadline exceeded")
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _entries(bundle: Mapping[str, Any]) -> list[dict]:

@@ -1,24 +1,41 @@
-"""FHIR date and dateTime strings to Python dates (partial dates take their first day)."""
+"""FHIR date, dateTime and instant strings to Python dates (partial dates take their first day).
+
+Strict: a value must match FHIR's own pattern for these types, or it is no date at all (`missing` for the
+criteria that need it) — "20081201" is not 2008-01-01 and "2024-13-01" is not a guess at anything. One
+leniency: a time without a time zone is accepted, since the date it is on is written out in full.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_TIME = (r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?"
+         r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
+_DATE = re.compile(rf"([0-9]{{4}})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01])(?:{_TIME})?)?)?")
 
 
 def parse_date(value: Any) -> date | None:
     if not isinstance(value, str):
         return None
-    m = _DATE.match(value.strip())
+    m = _DATE.fullmatch(value)
     if not m:
         return None
     try:
         return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
     except ValueError:
         return None
+
+
+def latest_date(value: Any) -> date | None:
+    """The last day a (possibly partial) date can mean: "2008" → 2008-12-31, "2008-02" → 2008-02-29."""
+    first = parse_date(value)
+    if first is None or len(value) >= 10:
+        return first
+    if len(value) == 4:
+        return date(first.year, 12, 31)
+    return add_months(first, 1) - timedelta(days=1)
 
 
 def period_bounds(value: Any) -> tuple[date | None, date | None]:

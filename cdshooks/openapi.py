@@ -73,6 +73,8 @@ def _service_path(hook: Any) -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
         "responses": {"200": _json(HOOK_RESPONSE), "400": _error("not JSON, not a valid hook request, or a draft "
                                                                  "order that is not valid FHIR R4"),
+                      "403": _error("trust mode: the fhirServer is not one the calling EHR is trusted for (its "
+                                    "`fhir_servers` in the trust file); nothing was sent to it"),
                       "412": _error("required FHIR data could not be obtained"), **ERRORS},
     }}
 
@@ -100,6 +102,14 @@ def document() -> dict[str, Any]:
             }},
             "/healthz": {"get": {"operationId": "healthz", "security": [],
                                  "responses": {"200": _json({"type": "object"})}}},
+            "/metrics": {"get": {"operationId": "metrics", "security": [],
+                                 "description": "Prometheus counters and latency histograms: no patient data, no "
+                                                "identifiers in labels. Open, like /healthz: restrict it to the "
+                                                "monitoring network at the reverse proxy.",
+                                 "responses": {"200": {"description": "Prometheus text format"}}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "security": [],
+                                      "description": "This document (public: it describes the API, not its data).",
+                                      "responses": {"200": _json({"type": "object"})}}},
             "/readyz": {"get": {"operationId": "readyz", "security": [],
                                 "responses": {"200": _json({"type": "object"}),
                                               "503": _json({"type": "object"}, "not ready")}}},

@@ -7,7 +7,7 @@ resource types were actually read, so negative criteria ("no prior CAR-T") are o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -73,6 +73,15 @@ class PatientRecord:
     retrieved: frozenset[str]
     unavailable: Mapping[str, str] = field(default_factory=dict)
     draft_orders: tuple[dict, ...] = ()
+    # Values computed once per hook call and shared by the evaluations of all its orders (see memo).
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Computed once per record, i.e. per hook call: what does not depend on the order under review (which
+        exposures match a value set, which draft orders do) is not recomputed for each of its orders."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @classmethod
     def from_resources(

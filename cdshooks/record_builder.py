@@ -7,11 +7,13 @@ single resource). What cannot be read is named in `record.unavailable`, so crite
 
 from __future__ import annotations
 
-import time
+import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import logs
 from .errors import DataUnavailable
 from .fhir_client import FetchResult, FhirClient, _entries
 from .hooks import PrefetchSpec, fill_template
@@ -48,8 +50,9 @@ class RecordBuilder:
     def __init__(self, settings: Settings, client: FhirClient | None, specs: tuple[PrefetchSpec, ...]) -> None:
         self.settings, self.client, self.specs = settings, client, specs
 
-    def build(self, req: HookRequest, specs: tuple[PrefetchSpec, ...], orders: list[dict]) -> PatientRecord:
-        deadline = time.monotonic() + self.settings.fhir_deadline
+    def build(self, req: HookRequest, specs: tuple[PrefetchSpec, ...], orders: list[dict],
+              deadline: float) -> PatientRecord:
+        """`deadline` (time.monotonic) is the hook call's, shared with any reads made before this one."""
         got = _Collected([], set(), {})
         calls: dict[str, Callable[[], FetchResult]] = {}
         types: dict[str, str | None] = {}
@@ -83,10 +86,14 @@ class RecordBuilder:
         self._check_required(specs, got)
         self._resolve_references(req, orders, got, deadline)
         patient_id = str(req.context.get("patientId"))
-        return PatientRecord.from_resources(
-            patient_id, [r for r in got.resources if _belongs_to(r, patient_id)], retrieved=got.retrieved,
-            unavailable=got.unavailable, draft_orders=orders,
-        )
+        kept, dropped = [], []
+        for r in got.resources:
+            (kept if belongs_to(r, patient_id, req.fhir_server) else dropped).append(r)
+        if dropped:  # counted by type only: no identifiers in the log
+            logs.event("resources not about the context patient dropped", logging.WARNING, count=len(dropped),
+                       reason=", ".join(sorted({str(r.get("resourceType")) for r in dropped})))
+        return PatientRecord.from_resources(patient_id, kept, retrieved=got.retrieved, unavailable=got.unavailable,
+                                            draft_orders=orders)
 
     def _fetch(self, req: HookRequest, query: str, deadline: float) -> Callable[[], FetchResult]:
         client, base, token = self.client, req.fhir_server, req.access_token
@@ -118,8 +125,11 @@ class RecordBuilder:
         missing = [t for s in specs if s.required and (t := s.resource_type)
                    and (t not in got.retrieved or (t in got.unavailable and t not in have))]
         if missing:
-            reasons = [f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing]
-            raise DataUnavailable("Required data could not be obtained: " + "; ".join(reasons), missing)
+            # The reasons (401, 404, unreachable, timed out…) go to the log only: told to the caller they would
+            # map the ports and paths of whatever fhirServer it names.
+            logs.event("required data unavailable", logging.WARNING,
+                       reason="; ".join(f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing))
+            raise DataUnavailable(f"Required data could not be obtained: {', '.join(missing)}", missing)
 
     def _requester_calls(self, req: HookRequest, orders: list[dict], got: _Collected,
                          deadline: float) -> dict[str, Callable[[], FetchResult]]:
@@ -154,20 +164,34 @@ class RecordBuilder:
             got.resources += result.resources
 
 
-PATIENT_FIELDS = ("subject", "patient", "beneficiary")
+# Where each patient-scoped type names its patient; a resource of these types that names nobody, or names the
+# patient some other way (an identifier, a display, urn:uuid, a Group), is not evidence about this patient.
+PATIENT_FIELD = {"Coverage": "beneficiary", "AllergyIntolerance": "patient"}
+PATIENT_SCOPED = {"Condition", "Observation", "Procedure", "QuestionnaireResponse", "DiagnosticReport", "Encounter",
+                  "Coverage", "AllergyIntolerance", *MEDICATION_TYPES}
+_HISTORY = re.compile(r"/_history/[A-Za-z0-9\-.]{1,64}$")
 
 
-def _belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:
-    """False for a resource that names another patient: a server that ignores a search parameter it does not
-    know (some do, silently) must not leak another patient's data into this evaluation."""
-    if resource.get("resourceType") == "Patient":
+def names_patient(ref: Any, patient_id: str, fhir_server: str | None) -> bool:
+    """`Patient/<id>` (a version suffix allowed), or the same as an absolute URL on the call's FHIR server."""
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(target, str):
+        return False
+    target = _HISTORY.sub("", target)
+    if fhir_server and target.startswith(fhir_server + "/"):
+        target = target[len(fhir_server) + 1:]
+    return target == f"Patient/{patient_id}"
+
+
+def belongs_to(resource: Mapping[str, Any], patient_id: str, fhir_server: str | None) -> bool:
+    """False for a resource about anyone but the context patient: a server that ignores a search parameter it
+    does not know (some do, silently), or a prefetch with someone else's data, must not change the verdict."""
+    rtype = resource.get("resourceType")
+    if rtype == "Patient":
         return resource.get("id") == patient_id
-    for key in PATIENT_FIELDS:
-        ref = resource.get(key)
-        target = ref.get("reference") if isinstance(ref, dict) else None
-        if isinstance(target, str) and "Patient/" in target:
-            return target.rstrip("/").split("/")[-1] == patient_id
-    return True
+    if rtype in PATIENT_SCOPED:
+        return names_patient(resource.get(PATIENT_FIELD.get(rtype, "subject")), patient_id, fhir_server)
+    return True  # Medication, Practitioner, PractitionerRole, Organization: not about a patient
 
 
 def _relative(ref: Any) -> str | None:

@@ -18,16 +18,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import jwt
 import yaml
 
 from .errors import PAAdvisorError
+from .store import Store, StoreError
 
 DEFAULT_ALGORITHMS = ("ES384", "RS384")
 ASYMMETRIC = {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
 LEEWAY_SECONDS = 60
-MAX_REPLAY_WINDOW = 48 * 3600  # a 24-hour token (CRD request generator) plus skew
+MAX_TOKEN_LIFETIME = 24 * 3600  # exp − iat: the CRD request generator's tokens live exactly this long
+MAX_REPLAY_WINDOW = 48 * 3600  # a jti is remembered this long at most (a 24-hour token plus skew)
 
 
 class AuthError(PAAdvisorError):
@@ -53,6 +56,8 @@ class Issuer:
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     tenants: tuple[str, ...] = ()
     jku_format: str = "jwks"
+    # FHIR base URLs this EHR's calls may name as fhirServer (its bearer token goes there and nowhere else).
+    fhir_servers: tuple[str, ...] = ()
     # kid → JWK (a dict) from the local file; bound to an algorithm per token.
     _file_keys: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
 
@@ -89,9 +94,26 @@ def load_trust(path: str | Path) -> dict[str, Issuer]:
             except (OSError, ValueError, KeyError, TypeError, jwt.PyJWKSetError) as exc:
                 raise TrustConfigError(f"{where}: cannot read JWK Set {file}: {exc}") from exc
             keys = {k["kid"]: k for k in data_keys if isinstance(k, dict) and k.get("kid")}
+        servers = item.get("fhir_servers") or []
+        if not isinstance(servers, list) or not all(isinstance(u, str) and urlsplit(u).scheme in ("http", "https")
+                                                    and urlsplit(u).netloc for u in servers):
+            raise TrustConfigError(f"{where}: `fhir_servers` must be a list of http(s) base URLs")
         out[item["iss"]] = Issuer(item["iss"], item.get("jku"), item.get("jwks_file"), algs,
-                                  tuple(item.get("tenants") or ()), item.get("jku_format", "jwks"), keys)
+                                  tuple(item.get("tenants") or ()), item.get("jku_format", "jwks"),
+                                  tuple(u.rstrip("/") for u in servers), keys)
     return out
+
+
+def fhir_server_allowed(issuer: Issuer, url: str) -> bool:
+    """The issuer's listed FHIR bases (exactly, or followed by `/`); with no list, https on the issuer's host."""
+    if issuer.fhir_servers:
+        return url in issuer.fhir_servers or (url.endswith("/") and url[:-1] in issuer.fhir_servers)
+    try:
+        target, own = urlsplit(url), urlsplit(issuer.iss)
+        same_host = bool(own.hostname) and (target.hostname, target.port) == (own.hostname, own.port)
+    except ValueError:  # an unparseable port
+        return False
+    return target.scheme == "https" and same_host and "@" not in target.netloc
 
 
 def bind(jwk: dict, alg: str) -> jwt.PyJWK:
@@ -164,19 +186,41 @@ class MemoryReplayCache:
             return True
 
 
-class RedisReplayCache:
-    """jti values shared by every worker and instance: SET NX with the token's lifetime as expiry."""
+class StoreReplayCache:
+    """jti values in the service's database (the default): shared by every worker, and by every instance when
+    the database is PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._errors = (redis.RedisError,)
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def first_use(self, key: str, ttl: int) -> bool:
         try:
+            return self._store.first_use(key, ttl)
+        except StoreError as exc:
+            raise AuthError(f"replay store unavailable ({exc})") from exc  # fail closed
+
+
+class RedisReplayCache:
+    """jti values shared by every worker and instance: SET NX with the token's lifetime as expiry.
+
+    Short timeouts and a circuit breaker: after a failure, calls are refused at once for `open_seconds`
+    instead of each waiting on a hung Redis (fail closed, fast)."""
+
+    def __init__(self, url: str, timeout: float = 0.25, open_seconds: float = 5.0) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._errors = (redis.RedisError, OSError)
+        self._open_seconds = open_seconds
+        self._open_until = 0.0
+
+    def first_use(self, key: str, ttl: int) -> bool:
+        if time.monotonic() < self._open_until:
+            raise AuthError("replay store unavailable (circuit open after a recent failure)")
+        try:
             return bool(self._redis.set(f"pa-advisor:jti:{key}", b"1", nx=True, ex=max(1, ttl)))
         except self._errors as exc:
+            self._open_until = time.monotonic() + self._open_seconds
             # Fail closed: without the shared store a replay cannot be ruled out.
             raise AuthError(f"replay store unavailable ({type(exc).__name__})") from exc
 
@@ -241,6 +285,9 @@ class Verifier:
             raise AuthError(_check_name(exc)) from exc
         if claims["iat"] > time.time() + LEEWAY_SECONDS:
             raise AuthError("iat: in the future")
+        if claims["exp"] - claims["iat"] > MAX_TOKEN_LIFETIME + LEEWAY_SECONDS:
+            # A longer-lived token would outlive the memory of its jti: refused rather than replayable later.
+            raise AuthError("exp: the token lives longer than 24 hours")
         if issuer.tenants and claims.get("tenant") not in issuer.tenants:
             raise AuthError("tenant: not allowed")
         ttl = int(min(MAX_REPLAY_WINDOW, max(0, claims["exp"] - time.time()) + LEEWAY_SECONDS))

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from . import cards, fhir_models, logs
-from .errors import DataUnavailable, RequestError
+from .errors import DataUnavailable, NotAllowed, RequestError
 from .fhir_client import FhirClient
 from .fhirdates import parse_date
 from .hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
@@ -21,7 +21,7 @@ from .policy.evaluate import evaluate
 from .policy.loader import Library
 from .protocol import HookRequest
 from .record import PatientRecord, ref_of
-from .record_builder import RecordBuilder
+from .record_builder import RecordBuilder, names_patient
 from .settings import Settings
 
 
@@ -39,12 +39,19 @@ class HookService:
         self.specs: tuple[PrefetchSpec, ...] = prefetch_specs(library)
         self.builder = RecordBuilder(settings, client, self.specs)
 
-    def call(self, hook: HookSpec, body: Any) -> HookResult:
+    def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None) -> HookResult:
+        """`fhir_server_allowed` (trust mode): may this caller's token be sent to its `fhirServer`?"""
         req = HookRequest.parse(body, hook.context_schema)
+        if req.fhir_server and fhir_server_allowed and not fhir_server_allowed(str(body["fhirServer"])):
+            # Refused before any connection: the caller's token never reaches a server its EHR does not own.
+            raise NotAllowed("$.fhirServer: not a FHIR server this EHR is trusted for", expression="$.fhirServer")
         if req.hook != hook.hook:
             message = f"$.hook: service {hook.id} answers '{hook.hook}', not '{req.hook[:40]}'"
             raise RequestError(message, expression="$.hook")
-        orders = self._orders(hook, req)
+        self._check_size(req)
+        deadline = time.monotonic() + self.settings.fhir_deadline  # one budget for every FHIR read of this call
+        orders = self._orders(hook, req, deadline)
+        _same_patient(orders, str(req.context["patientId"]), req.fhir_server)
         empty = PatientRecord.from_resources(str(req.context["patientId"]), [], draft_orders=orders)
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
         if not candidates or not req.wants("coverage-info"):
@@ -52,7 +59,7 @@ class HookService:
         if not hook.primary:  # no system action will validate the order on its way back, so validate it here
             for order in candidates:
                 _check_order(order)
-        record = self.builder.build(req, specs_for(hook, self.specs), orders)
+        record = self.builder.build(req, specs_for(hook, self.specs), orders, deadline)
         return self._answer(hook, req, record, candidates)
 
     def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict]) -> HookResult:
@@ -90,18 +97,27 @@ class HookService:
             result.response["systemActions"] = actions  # never pruned: the order goes back exactly as received
         return result
 
-    def _orders(self, hook: HookSpec, req: HookRequest) -> list[dict]:
+    def _check_size(self, req: HookRequest) -> None:
+        """At most `max_orders` orders per call: real order sets are far smaller, and each governed order costs
+        an evaluation, so a call with thousands would hold a worker for seconds."""
+        ctx = req.context
+        entries = (ctx.get("draftOrders") or {}).get("entry") or ctx.get("dispatchedOrders") or []
+        if len(entries) > self.settings.max_orders:
+            raise RequestError(f"{len(entries)} orders in one call; at most {self.settings.max_orders} are "
+                               "accepted (PA_MAX_ORDERS)", expression="$.context")
+
+    def _orders(self, hook: HookSpec, req: HookRequest, deadline: float) -> list[dict]:
         ctx = req.context
         if hook.hook == "order-dispatch":
             refs = list(ctx.get("dispatchedOrders") or []) or [ctx.get("order")]
-            return self._dispatched(req, [r for r in refs if isinstance(r, str)])
+            return self._dispatched(req, [r for r in refs if isinstance(r, str)], deadline)
         orders = draft_orders(ctx)
         if hook.hook == "order-select":
             selected = set(ctx.get("selections") or [])
             orders = [o for o in orders if ref_of(o) in selected]
         return orders
 
-    def _dispatched(self, req: HookRequest, refs: list[str]) -> list[dict]:
+    def _dispatched(self, req: HookRequest, refs: list[str], deadline: float) -> list[dict]:
         """order-dispatch names orders by reference: find them in prefetch, else read them from the FHIR server."""
         found: dict[str, dict] = {}
         for value in req.prefetch.values():
@@ -114,13 +130,13 @@ class HookService:
                 raise DataUnavailable("The dispatched orders are not in prefetch and no FHIR server was given", todo)
             return list(found.values())
         if todo:
-            deadline = time.monotonic() + self.settings.fhir_deadline
             client, base, token = self.client, req.fhir_server, req.access_token
             assert client and base
             calls = {r: (lambda r=r: client.read(base, r, token, deadline)) for r in todo}
             for ref, res in client.many(calls, deadline).items():
                 if res.error and not found:
-                    raise DataUnavailable(f"The dispatched order could not be read: {res.error}", [ref])
+                    logs.event("dispatched order unavailable", logging.WARNING, reason=res.error)
+                    raise DataUnavailable("The dispatched order could not be read from the FHIR server", [ref])
                 for item in res.resources:
                     found[ref_of(item)] = item
         return [found[r] for r in refs if r in found]
@@ -133,6 +149,15 @@ def _check_order(order: Mapping[str, Any]) -> list[str]:
         raise RequestError(f"{ref_of(order)} is not a valid FHIR R4 resource: {'; '.join(read[:3])}",
                            expression="$.context.draftOrders")
     return tolerated
+
+
+def _same_patient(orders: list[dict], patient_id: str, fhir_server: str | None) -> None:
+    """An order names the context patient or no one (the hook context then says whose it is)."""
+    for order in orders:
+        subject = order.get("subject")
+        if subject is not None and not names_patient(subject, patient_id, fhir_server):
+            raise RequestError(f"{ref_of(order)}: its subject is not the context patient (context.patientId)",
+                               expression="$.context.draftOrders")
 
 
 def _resources_of(value: Any) -> list[dict]:

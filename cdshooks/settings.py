@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,8 +11,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAPPINGS = PROJECT_ROOT / "mappings"
 
 
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with; the message is one line naming the variable."""
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _convert(key: str, raw: str, fn: Callable[[str], object]) -> object:
+    try:
+        return fn(raw)
+    except ValueError as exc:
+        expected = {int: "a whole number", float: "a number"}.get(fn, "a valid value")  # type: ignore[call-overload]
+        raise SettingsError(f"{key}={raw[:60]!r}: expected {expected}") from exc
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,8 @@ class Settings:
     # SQLite path or a postgresql:// URL; feedback and the audit trail live here.
     store_url: str = "sqlite:///pa-advisor.db"
     max_body_bytes: int = 5 * 1024 * 1024
+    # Orders per hook call (draft or dispatched); more is refused with 400.
+    max_orders: int = 200
     # Cap on resources read from one prefetch value or FHIR search, so one hostile bundle cannot exhaust memory.
     max_bundle_entries: int = 20_000
     fhir_connect_timeout: float = 3.0
@@ -30,13 +45,16 @@ class Settings:
     # Whole-call budget for FHIR reads in one hook call (seconds).
     fhir_deadline: float = 8.0
     fhir_max_pages: int = 20
+    # Parallel FHIR reads per hook call, and at most this many at once to any one FHIR server (per process).
     fhir_workers: int = 16
+    fhir_per_server: int = 32
     fhir_page_size: int = 200
     # Base URL the EHR calls us at (JWT `aud` is this plus the endpoint path); default: the request's own URL.
     public_url: str = ""
     trust_file: str = ""
-    # Where seen JWT `jti`s live: "memory" (one process) or a redis:// URL shared by workers and instances.
-    replay_store: str = "memory"
+    # Where seen JWT `jti`s live: "store" (the database above: shared by every worker, and by every instance
+    # on PostgreSQL), "memory" (one process only) or a redis:// URL.
+    replay_store: str = "store"
     # Inferno's CRD suite calls discovery without a JWT unless told otherwise; opt-in only.
     open_discovery: bool = False
     jwks_ttl: float = 3600.0
@@ -56,12 +74,14 @@ class Settings:
             "PA_MAPPINGS_DIR": ("mappings_dir", Path),
             "PA_STORE_URL": ("store_url", str),
             "PA_MAX_BODY_BYTES": ("max_body_bytes", int),
+            "PA_MAX_ORDERS": ("max_orders", int),
             "PA_MAX_BUNDLE_ENTRIES": ("max_bundle_entries", int),
             "PA_FHIR_CONNECT_TIMEOUT": ("fhir_connect_timeout", float),
             "PA_FHIR_READ_TIMEOUT": ("fhir_read_timeout", float),
             "PA_FHIR_DEADLINE": ("fhir_deadline", float),
             "PA_FHIR_MAX_PAGES": ("fhir_max_pages", int),
             "PA_FHIR_WORKERS": ("fhir_workers", int),
+            "PA_FHIR_PER_SERVER": ("fhir_per_server", int),
             "PA_PUBLIC_URL": ("public_url", str),
             "PA_TRUST_FILE": ("trust_file", str),
             "PA_REPLAY_STORE": ("replay_store", str),
@@ -71,9 +91,21 @@ class Settings:
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":
-                values[name] = fn(env[key])
+                values[name] = _convert(key, env[key], fn)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_orders", "max_bundle_entries", "fhir_connect_timeout",
+                     "fhir_read_timeout", "fhir_deadline", "fhir_max_pages", "fhir_workers", "fhir_per_server"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise SettingsError(f"PA_{name.upper()}={value!r}: expected a number above 0")
+        if self.replay_store not in ("store", "memory") and not self.replay_store.startswith(("redis://",
+                                                                                             "rediss://")):
+            raise SettingsError(f"PA_REPLAY_STORE={self.replay_store!r}: expected store, memory or a redis:// URL")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"PA_PUBLIC_URL={self.public_url!r}: expected an http(s) URL")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)

@@ -1,4 +1,4 @@
-"""Feedback and audit-trail storage: SQLite by default (a file path or sqlite:/// URL), PostgreSQL by URL.
+"""Feedback, audit trail and seen JWT ids: SQLite by default (a file path or sqlite:/// URL), PostgreSQL by URL.
 
 One connection per store, guarded by a lock and reopened after a failure; every write is one transaction.
 """
@@ -34,6 +34,10 @@ SCHEMA = (
         outcomes TEXT NOT NULL,
         latency_ms DOUBLE PRECISION NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS audit_received ON audit (received_at)",
+    # One row per JWT (issuer|jti) accepted, until the token could no longer be used anyway.
+    """CREATE TABLE IF NOT EXISTS jwt_seen (
+        key TEXT PRIMARY KEY,
+        expires_at DOUBLE PRECISION NOT NULL)""",
 )
 
 
@@ -45,7 +49,7 @@ class Store:
     def __init__(self, url: str, retention_days: float | None = None) -> None:
         self.url = url
         self.retention_days = retention_days
-        self._last_purge = 0.0
+        self._last_purge = self._last_seen_purge = 0.0
         self.kind = "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -131,6 +135,19 @@ class Store:
         if self.retention_days is not None and time.time() - self._last_purge > 3600:
             self._last_purge = time.time()
             self.purge_audit(self.retention_days)
+
+    def first_use(self, key: str, ttl: int) -> bool:
+        """Record a JWT id; False when it was already recorded and has not expired (a replay). One statement, so
+        two workers or two instances racing with the same token cannot both win."""
+        now = time.time()
+        sql = self._sql("INSERT INTO jwt_seen (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                        "expires_at = excluded.expires_at WHERE jwt_seen.expires_at < ?")
+        with self._lock:
+            inserted = self._run(lambda cur: (cur.execute(sql, (key[:500], now + ttl, now)), cur.rowcount)[1])
+            if now - self._last_seen_purge > 3600:  # expired ids are dead weight: drop them hourly
+                self._last_seen_purge = now
+                self._run(lambda cur: cur.execute(self._sql("DELETE FROM jwt_seen WHERE expires_at < ?"), (now,)))
+        return inserted == 1
 
     def purge_audit(self, older_than_days: float) -> int:
         cutoff = time.time() - older_than_days * 86400

@@ -5,8 +5,11 @@ import os
 
 bind = os.environ.get("PA_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("PA_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
-# FHIR reads run on a small thread pool inside each worker; sync workers keep the app simple.
-worker_class = "sync"
+# Threaded workers: a slow client (or a slow-loris attack) holds one thread, not a whole worker, so /healthz and
+# other callers keep being answered. In production put a reverse proxy (nginx) in front: it buffers whole
+# requests before they reach gunicorn, with its own header and body timeouts.
+worker_class = "gthread"
+threads = int(os.environ.get("PA_THREADS", "16"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -1,6 +1,8 @@
 """A real HTTP server on loopback that misbehaves on purpose, one fault per path prefix (for fault tests).
 
-base URL http://127.0.0.1:PORT/<mode>: slow, e500, e401, e403, trunc, notjson, wrongtype, endless, big, ok.
+base URL http://127.0.0.1:PORT/<mode>: slow, e500, e401, e403, e404, trunc, notjson, wrongtype, endless, big,
+trickle (headers, then one byte every 0.5 s for a minute), redirect (302 to /sink/ on the same server, which
+records what reaches it), ok.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen_auth: list[str | None] = []
     hits: list[int] = []  # port of the server that answered, per request
+    sink: list[tuple[str, str | None]] = []  # (path, Authorization) of every request that reached /sink/
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -41,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(3)
             self._send(200, json.dumps(bundle).encode())
-        elif mode in ("e500", "e401", "e403"):
+        elif mode in ("e500", "e401", "e403", "e404"):
             self._send(int(mode[1:]), b'{"resourceType":"OperationOutcome"}')
         elif mode == "trunc":
             self._send(200, b'{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient"')
@@ -53,6 +56,26 @@ class _Handler(BaseHTTPRequestHandler):
             host = self.headers.get("Host")
             page = int((parts.query.split("page=")[-1] or "0") if "page=" in parts.query else 0)
             bundle["link"] = [{"relation": "next", "url": f"http://{host}/endless/{rest}?page={page + 1}"}]
+            self._send(200, json.dumps(bundle).encode())
+        elif mode == "trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            try:
+                for _ in range(120):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif mode == "redirect":
+            self.send_response(302)
+            self.send_header("Location", f"http://{self.headers.get('Host')}/sink/{rest}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif mode == "sink":
+            _Handler.sink.append((self.path, self.headers.get("Authorization")))
             self._send(200, json.dumps(bundle).encode())
         elif mode == "big":
             filler = b" " * (BIG_BYTES - 60)

@@ -58,7 +58,8 @@ def trusted(tmp_path, key_list, open_fhir):
         {"keys": [clients.public_jwk(SANDBOX_KEY.public_key(), SANDBOX_KID, "ES384")]}))
     (tmp_path / "trust.yaml").write_text(
         f"- iss: {clients.SANDBOX_ISS}\n  jku: {clients.SANDBOX_JKU}\n  jwks_file: sandbox-jwks.json\n"
-        f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n")
+        f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n"
+        f"  fhir_servers: [{open_fhir}]\n")
     app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url=BASE, jwks_refresh_cooldown=0,
                               store_url=f"sqlite:///{tmp_path / 'store.db'}"))
     return app.test_client()

@@ -107,11 +107,20 @@ def test_required_data_unobtainable_from_a_failing_server_is_412(mode, faulty, c
     assert resp.json["resourceType"] == "OperationOutcome"
 
 
-def test_unreachable_fhir_server_is_412(client, library):
-    body = scenario_request("ide-approve", library, fhir_server=f"http://127.0.0.1:{free_port()}/fhir", token="t")
-    resp = client.post("/cds-services/pa-order-sign", json=body)
-    assert resp.status_code == 412
-    assert "unreachable" in resp.json["issue"][0]["diagnostics"]
+def test_412_says_the_same_whatever_the_server_answered(faulty, client, library, caplog):
+    """Red-team finding 1: the 412 text was a port-scan oracle (closed port, 404 and 401 told apart). Now one
+    generic reason goes to the caller; the real one goes to the log."""
+    texts = {}
+    for name, url in {"closed port": f"http://127.0.0.1:{free_port()}/fhir", "404": f"{faulty.url}/e404",
+                      "401": f"{faulty.url}/e401", "500": f"{faulty.url}/e500"}.items():
+        body = scenario_request("ide-approve", library, fhir_server=url, token="t")
+        resp = client.post("/cds-services/pa-order-sign", json=body)
+        assert resp.status_code == 412, name
+        texts[name] = resp.json["issue"][0]["diagnostics"]
+    assert len(set(texts.values())) == 1, texts
+    assert texts["401"] == "Required data could not be obtained: Patient, Coverage"
+    logged = " ".join(str(getattr(r, "reason", "")) for r in caplog.records)
+    assert "unreachable" in logged and "not found (404)" in logged and "not authorized (401)" in logged
 
 
 def test_bearer_token_is_sent_and_an_empty_token_sends_none(faulty, client, library):

@@ -20,6 +20,16 @@ def test_convert(value, src, dst, expected):
     assert convert(value, src, dst) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("value, src, dst, threshold", [
+    (0.2, "g/(24.h)", "mg/(24.h)", 200), (0.3, "g/dL", "mg/dL", 300), (0.1, "g/dL", "mg/dL", 100),
+    (5.1e8, "{cells}", "10*6", 510), (0.7, "g/(24.h)", "mg/(24.h)", 700), (0.028, "mg/d", "ug/d", 28),
+])
+def test_a_value_at_a_threshold_in_another_unit_is_exactly_at_it(value, src, dst, threshold):
+    """Not approximately: 0.2 g/24 h must meet "≥ 200 mg/24 h" and fail "> 200 mg/24 h" (binary floating point
+    alone makes it 200.00000000000003)."""
+    assert convert(value, src, dst) == threshold
+
+
 @pytest.mark.parametrize("src, dst", [("mg/dL", "mg/(24.h)"), ("furlong", "mg"), ("mg", "m")])
 def test_convert_refuses_incompatible_or_unknown_units(src, dst):
     with pytest.raises(UnitError):

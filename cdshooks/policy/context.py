@@ -24,9 +24,6 @@ class Context:
     line_of_business: str | None = None
     # The user signing the order (context.userId): the prescriber when the order names none.
     signing_user: str | None = None
-    # Matches of the record's exposures per value set, computed once per evaluation: several criteria
-    # ask about the same class (e.g. all anti-myeloma therapy).
-    _matches: dict[str, list[tuple[Exposure, str]]] = field(default_factory=dict, compare=False, repr=False)
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
@@ -41,25 +38,35 @@ class Context:
 
     def matching(self, codes: CodeSet) -> list[tuple[Exposure, str]]:
         """Every exposure (given or not) whose drug is in codes, with the code or name that matched."""
-        if codes.id not in self._matches:
+
+        def compute() -> list[tuple[Exposure, str]]:
             found = []
             for exp in self.record.exposures:
                 match = codes.match_keys(exp.keys, exp.text)
                 if match:
                     # The value set's own name for the drug (an ingredient) reads better than a product string.
                     found.append((exp, codes.name_of(match)))
-            self._matches[codes.id] = found
-        return self._matches[codes.id]
+            return found
+
+        return self.record.memo(("matching", id(codes)), compute)
+
+    def draft_orders_matching(self, codes: CodeSet) -> list[tuple[dict, tuple[Any, ...], str]]:
+        """(order, its drug concepts, matched name) for every draft order of the call whose drug is in codes."""
+
+        def compute() -> list[tuple[dict, tuple[Any, ...], str]]:
+            found = []
+            for order in self.record.draft_orders:
+                concepts = self.record.medication_concepts(order) + (order.get("code"),)
+                if m := codes.match(concepts):
+                    found.append((order, concepts, codes.name_of(m)))
+            return found
+
+        return self.record.memo(("draft orders matching", id(codes)), compute)
 
     def received(self, codes: CodeSet, *, before_anchor: bool = True) -> list[tuple[Exposure, str]]:
         """Exposures that were actually given, matching codes, each with the code or name that matched."""
         return [(exp, label) for exp, label in self.matching(codes)
                 if exp.received and not (before_anchor and exp.start and exp.start > self.anchor)]
-
-    def other_orders(self) -> list[dict]:
-        """Draft orders of this hook call other than the one under review."""
-        mine = self.order_ref
-        return [o for o in self.record.draft_orders if ref_of(o) != mine]
 
     def attestation(self, link_id: str) -> Result | None:
         """A DTR-style answer for this criterion, if the record holds one: True → met, False → not-met."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from cdshooks.fhirdates import effective, parse_date, years_between
+from cdshooks.fhirdates import effective, latest_date, parse_date, years_between
 from cdshooks.record import ref_of
 
 from .codes import EMPTY, CodeSet, as_list, codings_of, first_code, text_of
@@ -112,11 +112,21 @@ def age(c: Criterion, ctx: Context) -> Result:
     born = parse_date((patient or {}).get("birthDate"))
     if not patient or not born:
         return missing("no birth date in the record")
-    years = years_between(born, ctx.anchor)
-    ev = (Evidence(ref_of(patient), f"age {years} on {ctx.anchor.isoformat()}"),)
+    if born > ctx.anchor:
+        return missing(f"the recorded birth date {born.isoformat()} is after the order date")
     low, below = c.params.get("min"), c.params.get("below")
-    ok = (low is None or years >= low) and (below is None or years < below)
-    return Result(Status.MET if ok else Status.NOT_MET, ev)
+
+    def within(years: int) -> bool:
+        return (low is None or years >= low) and (below is None or years < below)
+
+    years = years_between(born, ctx.anchor)
+    # A partial birth date ("2008", "2008-12") spans a range of ages: decide only if every one agrees.
+    youngest = years_between(min(latest_date(patient["birthDate"]) or born, ctx.anchor), ctx.anchor)
+    if within(years) != within(youngest):
+        return missing(f"the birth date is recorded only as {patient['birthDate']}: age {youngest} or {years} on "
+                       f"{ctx.anchor.isoformat()}")
+    ev = (Evidence(ref_of(patient), f"age {years} on {ctx.anchor.isoformat()}"),)
+    return Result(Status.MET if within(years) else Status.NOT_MET, ev)
 
 
 def _roles_of(ctx: Context, who: dict | None) -> list[dict]:

@@ -109,10 +109,14 @@ def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -
     """(current, stale): other orders of this call and current therapy in the record whose drug is in codes,
     other than the ordered drug and other than local (intrathecal) use."""
     current, stale = [], []
-    for order in ctx.other_orders():
-        concepts = ctx.record.medication_concepts(order) + (order.get("code"),)
-        if (m := codes.match(concepts)) and not ctx.drug.match(concepts) and not is_local_route(order):
-            current.append(Evidence(ref_of(order), f"also ordered now: {codes.name_of(m)}"))
+
+    def others() -> list[tuple[str, str]]:  # once per call and drug, not once per order of the call
+        return [(ref_of(order), name) for order, concepts, name in ctx.draft_orders_matching(codes)
+                if not ctx.drug.match(concepts) and not is_local_route(order)]
+
+    for ref, name in ctx.record.memo(("ordered besides", id(codes), id(ctx.drug)), others):
+        if ref != ctx.order_ref:
+            current.append(Evidence(ref, f"also ordered now: {name}"))
     last_given: dict[str, date] = {}
     for given, label in ctx.received(codes):
         if when := given.end or given.start:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +49,9 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
         qty = float(value) * source
         target_units = getattr(target, "units", target)
         target_factor = float(getattr(target, "magnitude", 1.0))
-        return float(qty.to(target_units).magnitude) / target_factor
+        # Rounded to 12 significant digits: binary floating point makes 0.2 g into 200.00000000000003 mg, and a
+        # value exactly at a threshold must compare as exactly at it whatever unit the lab reported it in.
+        return float(f"{float(qty.to(target_units).magnitude) / target_factor:.12g}")
     except UnitError:
         raise
     except Exception as exc:  # pint DimensionalityError and friends
@@ -60,7 +63,7 @@ def quantity_of(fhir_quantity: Any) -> Quantity | None:
     if not isinstance(fhir_quantity, dict):
         return None
     value = fhir_quantity.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     unit = fhir_quantity.get("code") or fhir_quantity.get("unit") or "1"
     return Quantity(float(value), str(unit))
