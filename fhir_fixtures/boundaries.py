@@ -383,3 +383,50 @@ p = lem_second("lem-11months", "2025-11-21")
 pin("lem-12-months", "outside", "lem-11months", "Lemtrada: prior course ended 12 months less a day before", p,
     p.order(LEMTRADA, dosage(12, "mg", 1, "d", days=3)), DENIED, "II.A.4", {"twelve-months": "not-met"},
     pathway="continued")
+
+
+# ---- Numbers that are the reviewers' reading, not the policy text's ---------------------------------------------
+# The normal serum FLC ratio (0.26–1.65, the laboratory reference range "abnormal" refers to), how old an order may
+# be with no dose before it is asked about rather than counted as current therapy (90 days), and the 30-day
+# look-back of the urine and FLC values (the text's "within the last 30 days" covers every measurable-disease value).
+p = elx("elx-ratio165", None).flc(100, 60.6, 1.65, "mg/L", "2026-11-12")
+scenario("elx-ratio165", "Elrexfio: κ FLC 100 mg/L with a ratio of 1.65, the upper normal limit", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), DOCS, criteria={"flc": "not-met"}, cite="I.A.5.a.iii")
+p = elx("elx-ratio166", None).flc(100, 60.2, 1.66, "mg/L", "2026-11-12")
+scenario("elx-ratio166", "Elrexfio: κ FLC 100 mg/L with a ratio of 1.66, just abnormal", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), APPROVED, criteria={"flc": "met"}, cite="I.A.5.a.iii")
+p = elx("elx-ratio026", None).flc(26, 100, 0.26, "mg/L", "2026-11-12")
+scenario("elx-ratio026", "Elrexfio: λ FLC 100 mg/L with a ratio of 0.26, the lower normal limit", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), DOCS, criteria={"flc": "not-met"}, cite="I.A.5.a.iii")
+p = elx("elx-ratio025", None).flc(25, 100, 0.25, "mg/L", "2026-11-12")
+scenario("elx-ratio025", "Elrexfio: λ FLC 100 mg/L with a ratio of 0.25, just abnormal", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), APPROVED, criteria={"flc": "met"}, cite="I.A.5.a.iii")
+
+p = elx("elx-order90d").ordered(CARFILZOMIB, "2026-08-22")
+scenario("elx-order90d", "Elrexfio: an active carfilzomib order written 90 days before, no dose since: current", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), DENIED, criteria={"monotherapy": "not-met"}, cite="I.A.6")
+p = elx("elx-order91d").ordered(CARFILZOMIB, "2026-08-21")
+scenario("elx-order91d", "Elrexfio: an active carfilzomib order written 91 days before, no dose since: asked", p,
+         p.order(ELREXFIO, ELREXFIO_DOSE), DOCS, criteria={"monotherapy": "missing"}, cite="I.A.6")
+
+p = elx("elx-urine30d", ("42482-0", "Urine M-protein 24h", 250, "mg/(24.h)", "2026-10-21"))
+scenario("elx-urine30d", "Elrexfio: urine M-protein 30 days old", p, p.order(ELREXFIO, ELREXFIO_DOSE), APPROVED,
+         criteria={"urine-mprotein": "met"}, cite="I.A.5.a")
+p = elx("elx-urine31d", ("42482-0", "Urine M-protein 24h", 250, "mg/(24.h)", "2026-10-20"))
+scenario("elx-urine31d", "Elrexfio: urine M-protein 31 days old", p, p.order(ELREXFIO, ELREXFIO_DOSE), DOCS,
+         criteria={"urine-mprotein": "missing"}, cite="I.A.5.a")
+p = elx("elx-flc30d", None).flc(150, 8, 18.8, "mg/L", "2026-10-21")
+scenario("elx-flc30d", "Elrexfio: FLC 30 days old", p, p.order(ELREXFIO, ELREXFIO_DOSE), APPROVED,
+         criteria={"flc": "met"}, cite="I.A.5.a")
+p = elx("elx-flc31d", None).flc(150, 8, 18.8, "mg/L", "2026-10-20")
+scenario("elx-flc31d", "Elrexfio: FLC 31 days old", p, p.order(ELREXFIO, ELREXFIO_DOSE), DOCS,
+         criteria={"flc": "missing"}, cite="I.A.5.a")
+p = ide_without_mprotein("ide-flc30d").flc(1.5, 12, 0.13, "mg/dL", "2026-10-21")
+scenario("ide-flc30d", "Abecma: FLC 30 days old", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
+         criteria={"flc": "met"}, cite="I.A.4.a")
+p = ide_without_mprotein("ide-flc31d").flc(1.5, 12, 0.13, "mg/dL", "2026-10-20")
+scenario("ide-flc31d", "Abecma: FLC 31 days old", p, p.order(ABECMA, ABECMA_DOSE), DOCS,
+         criteria={"flc": "missing"}, cite="I.A.4.a")
+p = ide_without_mprotein("ide-urine200mg").lab("42482-0", "Urine M-protein 24h", 200, "mg/(24.h)", "2026-11-10")
+scenario("ide-urine200mg", "Abecma: urine M-protein exactly 200 mg/24 h", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
+         criteria={"urine-mprotein": "met"}, cite="I.A.4.a.ii")
