@@ -2,9 +2,10 @@
 JSON (or FHIR JSON) contains is refused with a reason, before anything else reads it.
 
 Refused: NaN/Infinity, numbers longer than MAX_NUMBER_CHARS or overflowing a float, lone UTF-16 surrogates
-(`"\\ud800"`: they cannot be stored or logged), nesting deeper than MAX_DEPTH, and duplicate keys — checked
-only when a key that decides whose data this is or where it comes from appears twice in the text, so the
-common body pays nothing for it.
+(`"\\ud800"`: they cannot be stored or logged), nesting deeper than MAX_DEPTH outside `prefetch`, and
+duplicates of the keys that decide whose data this is and where the token goes. Each check costs little on
+an ordinary body: the duplicate and surrogate checks run only when a byte scan finds a candidate, and the depth
+walk skips prefetch (read at fixed paths only; json's own recursion guard still refuses the absurd).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Any
 
 MAX_DEPTH = 64  # FHIR resources nest about 10 deep; extensions of extensions a few more
 MAX_NUMBER_CHARS = 40
-# Keys whose duplicates change who or what a call is about (json.loads would silently keep the last one).
-WATCHED_KEYS = tuple(f'"{k}"'.encode() for k in (
-    "hook", "hookInstance", "fhirServer", "fhirAuthorization", "access_token", "context", "patientId", "userId",
-    "draftOrders", "selections", "dispatchedOrders", "order", "prefetch"))
+# Keys whose duplicates change whose record is read or where the bearer token goes (json.loads would silently
+# keep the last one, another parser on the way the first). A byte count per key.
+WATCHED_KEYS = (b'"patientId"', b'"fhirServer"')
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -65,7 +65,8 @@ def loads(raw: bytes | str) -> Any:
         value = json.loads(data, **hooks)
     except RecursionError as exc:
         raise JsonRejected(f"nested deeper than {MAX_DEPTH} levels") from exc
-    if _too_deep(value, MAX_DEPTH):
+    outside_prefetch = [v for k, v in value.items() if k != "prefetch"] if type(value) is dict else value
+    if _too_deep(outside_prefetch, MAX_DEPTH):
         raise JsonRejected(f"nested deeper than {MAX_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(data) and _has_lone_surrogate(value):
         raise JsonRejected("a string holds a lone UTF-16 surrogate (not valid Unicode)")

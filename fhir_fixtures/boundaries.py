@@ -9,12 +9,14 @@ from builder import (
     BLINCYTO,
     BORTEZOMIB,
     CARFILZOMIB,
+    CARVYKTI,
     DARATUMUMAB,
     ELREXFIO,
     HEMONC,
     IXAZOMIB,
     LEMTRADA,
     LENALIDOMIDE,
+    OCRELIZUMAB,
     POMALIDOMIDE,
     Patient,
     dosage,
@@ -430,3 +432,45 @@ scenario("ide-flc31d", "Abecma: FLC 31 days old", p, p.order(ABECMA, ABECMA_DOSE
 p = ide_without_mprotein("ide-urine200mg").lab("42482-0", "Urine M-protein 24h", 200, "mg/(24.h)", "2026-11-10")
 scenario("ide-urine200mg", "Abecma: urine M-protein exactly 200 mg/24 h", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
          criteria={"urine-mprotein": "met"}, cite="I.A.4.a.ii")
+
+p = ide_without_mprotein("ide-ratio165").flc(10, 6.06, 1.65, "mg/dL", "2026-11-12")
+scenario("ide-ratio165", "Abecma: κ FLC 10 mg/dL with a ratio of 1.65, the upper normal limit", p,
+         p.order(ABECMA, ABECMA_DOSE), DOCS, criteria={"flc": "not-met"}, cite="I.A.4.a.iii")
+p = ide_without_mprotein("ide-ratio166").flc(10, 6.02, 1.66, "mg/dL", "2026-11-12")
+scenario("ide-ratio166", "Abecma: κ FLC 10 mg/dL with a ratio of 1.66, just abnormal", p,
+         p.order(ABECMA, ABECMA_DOSE), APPROVED, criteria={"flc": "met"}, cite="I.A.4.a.iii")
+p = ide_without_mprotein("ide-ratio026").flc(2.6, 10, 0.26, "mg/dL", "2026-11-12")
+scenario("ide-ratio026", "Abecma: λ FLC 10 mg/dL with a ratio of 0.26, the lower normal limit", p,
+         p.order(ABECMA, ABECMA_DOSE), DOCS, criteria={"flc": "not-met"}, cite="I.A.4.a.iii")
+p = ide_without_mprotein("ide-ratio025").flc(2.5, 10, 0.25, "mg/dL", "2026-11-12")
+scenario("ide-ratio025", "Abecma: λ FLC 10 mg/dL with a ratio of 0.25, just abnormal", p,
+         p.order(ABECMA, ABECMA_DOSE), APPROVED, criteria={"flc": "met"}, cite="I.A.4.a.iii")
+
+p = abecma_base("ide-order90d").ordered(CARVYKTI, "2026-08-22")
+scenario("ide-order90d", "Abecma: an active Carvykti order written 90 days before, never given: current", p,
+         p.order(ABECMA, ABECMA_DOSE), DENIED, criteria={"no-concurrent-cart": "not-met"}, cite="I.A.9")
+p = abecma_base("ide-order91d").ordered(CARVYKTI, "2026-08-21")
+scenario("ide-order91d", "Abecma: an active Carvykti order written 91 days before, never given: asked", p,
+         p.order(ABECMA, ABECMA_DOSE), DOCS, criteria={"no-concurrent-cart": "missing"}, cite="I.A.9")
+p = lem("lem-order90d").ordered(OCRELIZUMAB, "2026-08-22")
+scenario("lem-order90d", "Lemtrada: an active ocrelizumab order written 90 days before, never given: current", p,
+         p.order(LEMTRADA, LEMTRADA_FIRST), DENIED, criteria={"no-concurrent-dmt": "not-met"}, cite="I.A.5")
+p = lem("lem-order91d").ordered(OCRELIZUMAB, "2026-08-21")
+scenario("lem-order91d", "Lemtrada: an active ocrelizumab order written 91 days before, never given: asked", p,
+         p.order(LEMTRADA, LEMTRADA_FIRST), DOCS, criteria={"no-concurrent-dmt": "missing"}, cite="I.A.5")
+p = lem_second("lem-c-order90d", "2025-06-06").ordered(OCRELIZUMAB, "2026-08-22")
+scenario("lem-c-order90d", "Lemtrada second course with an active ocrelizumab order 90 days old", p,
+         p.order(LEMTRADA, dosage(12, "mg", 1, "d", days=3)), DENIED,
+         criteria={"continued-no-concurrent-dmt": "not-met"}, cite="II.A.3", pathway="continued")
+p = lem_second("lem-c-order91d", "2025-06-06").ordered(OCRELIZUMAB, "2026-08-21")
+scenario("lem-c-order91d", "Lemtrada second course with an active ocrelizumab order 91 days old", p,
+         p.order(LEMTRADA, dosage(12, "mg", 1, "d", days=3)), DOCS,
+         criteria={"continued-no-concurrent-dmt": "missing"}, cite="II.A.3", pathway="continued")
+p = elx_on_therapy("elx-c-order90d", "2026-10-21", 7, "2026-11-18").ordered(CARFILZOMIB, "2026-08-22")
+scenario("elx-c-order90d", "Elrexfio on therapy with an active carfilzomib order 90 days old: not the label "
+         "regimen", p, p.order(ELREXFIO, ELREXFIO_WEEKLY), DOCS, criteria={"continued-monotherapy": "not-met"},
+         cite="II.A.3", pathway="continued")
+p = elx_on_therapy("elx-c-order91d", "2026-10-21", 7, "2026-11-18").ordered(CARFILZOMIB, "2026-08-21")
+scenario("elx-c-order91d", "Elrexfio on therapy with an active carfilzomib order 91 days old: asked", p,
+         p.order(ELREXFIO, ELREXFIO_WEEKLY), DOCS, criteria={"continued-monotherapy": "missing"}, cite="II.A.3",
+         pathway="continued")
