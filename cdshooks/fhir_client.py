@@ -135,7 +135,10 @@ class FhirClient:
         return FetchResult([data])
 
     def search(self, base: str, query: str, token: str | None, deadline: float) -> FetchResult:
-        """A search, following `next` links on the same server up to the page and entry caps."""
+        """A search, following `next` links on the same server up to the page and entry caps. Asks for
+        `fhir_page_size` entries a page: servers default to 20 or so, and each page is a round trip."""
+        if "_count=" not in query:
+            query += f"{'&' if '?' in query else '?'}_count={self.settings.fhir_page_size}"
         return self._pages(base, f"{base}/{query}", token, deadline, query.split("?")[0])
 
     def follow(self, base: str, bundle: Mapping[str, Any], token: str | None, deadline: float,

@@ -87,8 +87,9 @@ class RecordBuilder:
         self._resolve_references(req, orders, got, deadline)
         patient_id = str(req.context.get("patientId"))
         kept, dropped = [], []
+        own = f"Patient/{patient_id}"
         for r in got.resources:
-            (kept if belongs_to(r, patient_id, req.fhir_server) else dropped).append(r)
+            (kept if belongs_to(r, patient_id, req.fhir_server, own) else dropped).append(r)
         if dropped:  # counted by type only: no identifiers in the log
             logs.event("resources not about the context patient dropped", logging.WARNING, count=len(dropped),
                        reason=", ".join(sorted({str(r.get("resourceType")) for r in dropped})))
@@ -183,14 +184,19 @@ def names_patient(ref: Any, patient_id: str, fhir_server: str | None) -> bool:
     return target == f"Patient/{patient_id}"
 
 
-def belongs_to(resource: Mapping[str, Any], patient_id: str, fhir_server: str | None) -> bool:
+def belongs_to(resource: Mapping[str, Any], patient_id: str, fhir_server: str | None,
+               own: str | None = None) -> bool:
     """False for a resource about anyone but the context patient: a server that ignores a search parameter it
-    does not know (some do, silently), or a prefetch with someone else's data, must not change the verdict."""
+    does not know (some do, silently), or a prefetch with someone else's data, must not change the verdict.
+    `own` ("Patient/<id>") short-cuts the common case: called once per resource of the record."""
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         return resource.get("id") == patient_id
     if rtype in PATIENT_SCOPED:
-        return names_patient(resource.get(PATIENT_FIELD.get(rtype, "subject")), patient_id, fhir_server)
+        ref = resource.get(PATIENT_FIELD.get(rtype, "subject"))
+        if own and isinstance(ref, dict) and ref.get("reference") == own:
+            return True
+        return names_patient(ref, patient_id, fhir_server)
     return True  # Medication, Practitioner, PractitionerRole, Organization: not about a patient
 
 

@@ -474,3 +474,9 @@ p = elx_on_therapy("elx-c-order91d", "2026-10-21", 7, "2026-11-18").ordered(CARF
 scenario("elx-c-order91d", "Elrexfio on therapy with an active carfilzomib order 91 days old: asked", p,
          p.order(ELREXFIO, ELREXFIO_WEEKLY), DOCS, criteria={"continued-monotherapy": "missing"}, cite="II.A.3",
          pathway="continued")
+p = ide_without_mprotein("ide-urine30d").lab("42482-0", "Urine M-protein 24h", 250, "mg/(24.h)", "2026-10-21")
+scenario("ide-urine30d", "Abecma: urine M-protein 30 days old", p, p.order(ABECMA, ABECMA_DOSE), APPROVED,
+         criteria={"urine-mprotein": "met"}, cite="I.A.4.a")
+p = ide_without_mprotein("ide-urine31d").lab("42482-0", "Urine M-protein 24h", 250, "mg/(24.h)", "2026-10-20")
+scenario("ide-urine31d", "Abecma: urine M-protein 31 days old", p, p.order(ABECMA, ABECMA_DOSE), DOCS,
+         criteria={"urine-mprotein": "missing"}, cite="I.A.4.a")
