@@ -80,6 +80,7 @@ class Settings:
             "PA_FHIR_READ_TIMEOUT": ("fhir_read_timeout", float),
             "PA_FHIR_DEADLINE": ("fhir_deadline", float),
             "PA_FHIR_MAX_PAGES": ("fhir_max_pages", int),
+            "PA_FHIR_PAGE_SIZE": ("fhir_page_size", int),
             "PA_FHIR_WORKERS": ("fhir_workers", int),
             "PA_FHIR_PER_SERVER": ("fhir_per_server", int),
             "PA_PUBLIC_URL": ("public_url", str),
@@ -97,7 +98,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_orders", "max_bundle_entries", "fhir_connect_timeout",
-                     "fhir_read_timeout", "fhir_deadline", "fhir_max_pages", "fhir_workers", "fhir_per_server"):
+                     "fhir_read_timeout", "fhir_deadline", "fhir_max_pages", "fhir_page_size", "fhir_workers",
+                     "fhir_per_server"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise SettingsError(f"PA_{name.upper()}={value!r}: expected a number above 0")

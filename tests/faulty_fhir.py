@@ -21,6 +21,7 @@ class _Handler(BaseHTTPRequestHandler):
     seen_auth: list[str | None] = []
     hits: list[int] = []  # port of the server that answered, per request
     sink: list[tuple[str, str | None]] = []  # (path, Authorization) of every request that reached /sink/
+    paths: list[str] = []  # path and query of every request
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -38,6 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         _Handler.seen_auth.append(self.headers.get("Authorization"))
         _Handler.hits.append(self.server.server_address[1])
+        _Handler.paths.append(self.path)
         parts = urlsplit(self.path)
         mode, _, rest = parts.path.lstrip("/").partition("/")
         bundle = {"resourceType": "Bundle", "type": "searchset", "entry": []}

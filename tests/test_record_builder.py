@@ -134,6 +134,16 @@ def test_bearer_token_is_sent_and_an_empty_token_sends_none(faulty, client, libr
     assert _Handler.seen_auth and set(_Handler.seen_auth) == {None}
 
 
+def test_searches_ask_for_large_pages_and_reads_do_not(faulty, client, library):
+    """Servers page by 20 by default; each page is a round trip inside the call's deadline."""
+    _Handler.paths.clear()
+    client.post("/cds-services/pa-order-sign",
+                json=scenario_request("ide-approve", library, fhir_server=f"{faulty.url}/ok", token="t"))
+    searches = [p for p in _Handler.paths if "?" in p]
+    assert searches and all(p.endswith("&_count=200") for p in searches), searches
+    assert any(p.endswith("/Patient/ide-approve-pt") for p in _Handler.paths)  # a read stays a plain read
+
+
 def test_next_links_to_another_server_are_not_followed(faulty, client, library):
     """The bearer token only ever goes to the fhirServer the EHR named (here: another port on loopback)."""
     with FaultyFhir() as other:
