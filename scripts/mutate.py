@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import io
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,23 +87,18 @@ def mapping_mutants() -> list[Mutant]:
 
 
 def engine_mutants() -> list[Mutant]:
+    """Every comparison operator of the engine (tokens, so never text inside a string) and each *_DAYS constant."""
     out = []
     for path in sorted((ROOT / "cdshooks" / "policy").glob("*.py")):
         rel = str(path.relative_to(ROOT))
-        in_doc = False
-        for i, line in enumerate(path.read_text().splitlines(), 1):
-            stripped = line.strip()
-            if stripped.count('"""') == 1:
-                in_doc = not in_doc
-                continue
-            if in_doc or stripped.startswith("#") or stripped.startswith(("def ", "class ", "@")):
-                continue
-            code = line.split("  #")[0]
-            for m in re.finditer(r"(?<![=!<>])(>=|<=|>|<)(?![=>])", code):
-                if "->" in code[max(0, m.start() - 1):m.end() + 1]:
-                    continue
-                mutated = line[:m.start()] + FLIP[m.group(1)] + line[m.end():]
-                out.append(Mutant(rel, i, line, mutated, "comparison"))
+        text = path.read_text()
+        lines = text.splitlines()
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.OP and tok.string in FLIP:
+                (row, col), line = tok.start, lines[tok.start[0] - 1]
+                mutated = line[:col] + FLIP[tok.string] + line[col + len(tok.string):]
+                out.append(Mutant(rel, row, line, mutated, "comparison"))
+        for i, line in enumerate(lines, 1):
             if m := re.match(r"^([A-Z_]+_DAYS) = (\d+)", line):
                 for new in _numbers(m.group(2)):
                     out.append(Mutant(rel, i, line, f"{m.group(1)} = {new}", "constant"))

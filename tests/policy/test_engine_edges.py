@@ -1,0 +1,144 @@
+"""The engine's comparisons and day constants at their edges, with literal inputs: a value exactly at a limit, a
+date exactly at a window's end, and one step past it. Mutation testing (scripts/mutation.sh) found these were
+reached by no fixture: each test here names the reading it pins.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from cdshooks.policy import kinds_clinical as clin
+from cdshooks.policy import kinds_dose
+from cdshooks.policy import kinds_labs as labs
+from cdshooks.policy import kinds_medication as med
+from cdshooks.policy.context import Context
+from cdshooks.policy.kinds_medication import regimen_lines
+from cdshooks.policy.model import Status
+from cdshooks.policy.units import compare
+from cdshooks.record import PatientRecord
+
+from .helpers import ANCHOR, ATTEST, DRUG, SYS, cc, codeset, context, crit, given, obs, order, q
+
+ELX = cc("hcpcs", "J1323")
+
+
+def day(offset: int) -> str:
+    return (ANCHOR + timedelta(days=offset)).isoformat()
+
+
+@pytest.mark.parametrize("comparator, below, at, above", [
+    (">=", False, True, True), (">", False, False, True), ("<=", True, True, False), ("<", True, False, False),
+    ("==", False, True, False)])
+def test_every_comparator_below_at_and_above_its_threshold(comparator, below, at, above):
+    assert [compare(v, comparator, 5.0) for v in (4.0, 5.0, 6.0)] == [below, at, above]
+
+
+def test_a_lab_drawn_on_the_order_date_counts_and_one_dated_after_it_does_not():
+    spep = crit("lab", codes=codeset(("loinc", "33358-3")), comparator=">=", threshold=q(0.5, "g/dL"),
+                lookback_days=30)
+    assert labs.lab(spep, context(obs("33358-3", 1.0, "g/dL", day(0)))).status is Status.MET
+    assert labs.lab(spep, context(obs("33358-3", 1.0, "g/dL", day(1)))).status is Status.MISSING
+
+
+def _born(birth: str) -> Context:
+    record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": birth}])
+    return Context(record, order(), ANCHOR, DRUG, ATTEST)
+
+
+def test_age_on_the_day_of_birth_is_zero_not_unknown_and_below_is_exclusive():
+    assert clin.age(crit("age", min=18), _born(day(0))).status is Status.NOT_MET
+    assert clin.age(crit("age", below=18), _born("2008-11-20")).status is Status.NOT_MET  # 18 today
+    assert clin.age(crit("age", below=18), _born("2008-11-21")).status is Status.MET  # 17 until tomorrow
+
+
+def test_a_body_weight_30_days_old_is_used_and_31_days_old_is_not():
+    weight = (SYS["loinc"], "29463-7")
+    used = kinds_dose._latest_body(context(obs("29463-7", 44, "kg", day(-30))), weight, "kg")
+    assert used is not None and used[0] == 44
+    assert kinds_dose._latest_body(context(obs("29463-7", 44, "kg", day(-31))), weight, "kg") is None
+
+
+def test_the_week_of_therapy_picks_the_phase_with_both_ends_inclusive():
+    c = crit("dose", phases=({"from_week": 1, "to_week": 24, "max_dose": q(76, "mg")},
+                             {"from_week": 25, "to_week": 48, "max_dose": q(76, "mg")},
+                             {"from_week": 49, "max_dose": q(76, "mg")}))
+    for first_dose, week in ((-(7 * 23), 24), (-(7 * 24), 25), (-(7 * 47), 48), (-(7 * 48), 49)):
+        phase, label, _ = kinds_dose._phase(c, context(given(ELX, day(first_dose))))
+        assert label == f"week {week} of therapy"
+        assert phase is not None and phase.get("from_week") <= week <= phase.get("to_week", week), (week, phase)
+
+
+def test_no_repeats_allowed_is_not_a_second_dose():
+    c = crit("dose", phases=({"max_dose": q(510, "10*6"), "max_count": 1},))
+    single = [{"doseAndRate": [{"doseQuantity": {"value": 450, "code": "10*6"}}]}]
+    ctx = context(draft=order(dosageInstruction=single, dispenseRequest={"numberOfRepeatsAllowed": 0}))
+    assert kinds_dose.dose(c, ctx).status is Status.MET
+    ctx = context(draft=order(dosageInstruction=single, dispenseRequest={"numberOfRepeatsAllowed": 1}))
+    assert kinds_dose.dose(c, ctx).status is Status.NOT_MET
+
+
+def test_a_gap_of_exactly_gap_days_starts_a_new_cycle():
+    c = crit("cycles", max=2, gap_days=14)
+    assert med.cycles(c, context(given(ELX, day(-40), id="a"), given(ELX, day(-26), id="b"))).status \
+        is Status.NOT_MET  # two cycles given: this is the third
+    assert med.cycles(c, context(given(ELX, day(-40), id="a"), given(ELX, day(-27), id="b"))).status is Status.MET
+
+
+def test_an_ordered_quantity_equal_to_the_limit_is_within_it():
+    c = crit("order_quantity", max=2)
+    assert med.order_quantity(c, context(draft=order(dispenseRequest={"quantity": {"value": 2}}))).status \
+        is Status.MET
+    assert med.order_quantity(c, context(draft=order(dispenseRequest={"quantity": {"value": 3}}))).status \
+        is Status.NOT_MET
+
+
+def test_currently_receiving_allows_a_last_dose_exactly_within_days_ago():
+    c = crit("receiving", min_days=0, current_within_days=60)
+    assert med.receiving(c, context(given(ELX, day(-90), id="a"), given(ELX, day(-60), id="b"))).status \
+        is Status.MET
+    assert med.receiving(c, context(given(ELX, day(-90), id="a"), given(ELX, day(-61), id="b"))).status \
+        is Status.MISSING
+
+
+def test_therapy_ending_on_the_order_date_is_current_and_ended_the_day_before_is_not():
+    c = crit("concurrent", codes=codeset(("rx", "342369")))
+    lenalidomide = cc("rx", "342369")
+    ending_today = given(lenalidomide, day(-60), day(0), rtype="MedicationStatement", status="active")
+    assert med.concurrent(c, context(ending_today)).status is Status.NOT_MET
+    ended = given(lenalidomide, day(-60), day(-1), rtype="MedicationStatement", status="active")
+    assert med.concurrent(c, context(ended)).status is Status.MET
+
+
+def _lines(*items: tuple[str, str, str], transplants: tuple[date, ...] = (), changes: tuple[date, ...] = ()):
+    resources = [given(cc("rx", code), start, end, rtype="MedicationStatement", id=f"{code}-{start}")
+                 for code, start, end in items]
+    record = PatientRecord.from_resources("p1", resources)
+    exposures = [(e, e.keys[0][1]) for e in record.exposures]
+    lines, unsure = regimen_lines(exposures, list(transplants), list(changes))
+    return len(lines), unsure
+
+
+BORT, LEN, DARA = "358258", "342369", "1721947"
+
+
+def test_a_drug_added_within_30_days_of_a_line_start_belongs_to_it():
+    assert _lines((BORT, "2022-01-01", "2022-12-31"), (LEN, "2022-01-31", "2022-12-31")) == (1, 0)
+    # day 31, the first drug still running: not certainly a new line (the count stays a lower bound)
+    assert _lines((BORT, "2022-01-01", "2022-12-31"), (LEN, "2022-02-01", "2022-12-31")) == (1, 1)
+
+
+def test_a_drug_started_within_30_days_of_a_transplant_is_the_same_line():
+    induction = (BORT, "2022-01-01", "2022-03-01")
+    transplant = (date(2022, 3, 15),)
+    assert _lines(induction, (LEN, "2022-04-14", "2023-04-14"), transplants=transplant) == (1, 0)
+    assert _lines(induction, (LEN, "2022-04-15", "2023-04-15"), transplants=transplant) == (2, 0)
+
+
+def test_progression_starts_a_new_line_when_it_falls_after_the_line_start_up_to_the_new_drug():
+    first = (BORT, "2022-01-01", "2022-12-31")
+    # recorded the day the new drug starts: a change of line
+    assert _lines(first, (DARA, "2022-01-20", "2022-12-31"), changes=(date(2022, 1, 20),)) == (2, 0)
+    # recorded the day the line itself started: that closed the previous line, not this one
+    assert _lines(first, (DARA, "2022-01-20", "2022-12-31"), changes=(date(2022, 1, 1),)) == (1, 0)
