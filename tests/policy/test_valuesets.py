@@ -138,3 +138,31 @@ def test_every_appendix_d_dmt_named_only_in_text_blocks_lemtrada(name):
 if __name__ == "__main__":  # regenerate the snapshot after a reviewed change
     GOLDEN.write_text(json.dumps(snapshot(), indent=1) + "\n")
     sys.exit(0)
+
+
+def active(system: str, code: str) -> dict:
+    return {"resourceType": "Condition", "id": "dx", "subject": {"reference": "Patient/p1"},
+            "code": coded(system, code), "clinicalStatus": {"coding": [{"code": "active"}]},
+            "verificationStatus": {"coding": [{"code": "confirmed"}]}}
+
+
+DIAGNOSIS_MEMBERS = [  # (value set, policy, criterion, the status a member of the set gives)
+    ("VS-MM", "LA.PHAR.652", "dx-mm", Status.MET),
+    ("VS-MM", "CP.PHAR.481", "dx-mm", Status.MET),
+    ("VS-MM-RELAPSE", "LA.PHAR.652", "rr-coded", Status.MET),
+    ("VS-BALL", "MP-RX-FP-14-23", "dx-all", Status.MET),
+    ("VS-BALL-RELAPSE", "MP-RX-FP-14-23", "rr-coded", Status.MET),
+    ("VS-BALL-REMISSION", "MP-RX-FP-14-23", "rr-dosing-remission", Status.MET),
+    ("VS-MS-RR-SP", "CP.PHAR.243", "dx-ms", Status.MET),
+    ("VS-MS-PP", "CP.PHAR.243", "dx-ms", Status.NOT_MET),
+    ("VS-MS-UNSPECIFIED", "CP.PHAR.243", "dx-ms", Status.MISSING),
+]
+
+
+@pytest.mark.parametrize("vs_id, policy, criterion, status, system, code",
+                         [(*row[:4], s, c) for row in DIAGNOSIS_MEMBERS for s, c in members(row[0])],
+                         ids=lambda v: str(v)[-14:])
+def test_every_diagnosis_code_gives_its_criterion_the_reviewed_answer(vs_id, policy, criterion, status, system,
+                                                                     code):
+    """Relapsing or progressive MS, unspecified MS, each myeloma and B-ALL code (ICD-10-CM and SNOMED)."""
+    assert run(policy, criterion, [active(system, code)]) is status

@@ -1,0 +1,53 @@
+"""Blincyto's weight-banded dose limits, read from the label text (not the mapping) and run through the real
+criteria: 9 mcg/day in cycle 1 days 1-7 of relapsed disease (under 45 kg 5 mcg/m²/day), 28 mcg/day after (under
+45 kg 15 mcg/m²/day). Body-surface area by Mosteller: 44.9 kg and 150 cm give 1.3678 m².
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cdshooks.policy.context import Context
+from cdshooks.policy.kinds import KINDS
+from cdshooks.policy.loader import load_library
+from cdshooks.policy.model import Status
+from cdshooks.record import PatientRecord
+from cdshooks.settings import DEFAULT_MAPPINGS
+
+from .helpers import ANCHOR, SYS, given, obs
+
+BLIN = next(p for p in load_library(DEFAULT_MAPPINGS).policies if p.id == "MP-RX-FP-14-23")
+BLINCYTO = {"coding": [{"system": SYS["rx"], "code": "1597258", "display": "blinatumomab"}]}
+
+
+def evaluate(criterion: str, kg: float, mcg_per_day: float, earlier_cycle: bool = False) -> Status:
+    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
+             "medicationCodeableConcept": BLINCYTO,
+             "dosageInstruction": [{"doseAndRate": [{"rateQuantity": {
+                 "value": mcg_per_day, "unit": "ug/d", "system": "http://unitsofmeasure.org", "code": "ug/d"}}]}]}
+    resources = [{"resourceType": "Patient", "id": "p1", "birthDate": "1990-01-01"},
+                 obs("29463-7", kg, "kg", "2026-11-15"), obs("8302-2", 150, "cm", "2026-11-15")]
+    if earlier_cycle:
+        resources.append(given(BLINCYTO, "2026-09-01", "2026-09-28"))
+    record = PatientRecord.from_resources("p1", resources, draft_orders=[order],
+                                          retrieved={"Observation", "MedicationAdministration", "MedicationStatement",
+                                                     "MedicationRequest", "MedicationDispense", "Procedure"})
+    c = BLIN.criteria_by_id[criterion]
+    return KINDS[c.kind](c, Context(record, order, ANCHOR, BLIN.ordered_drug, "urn:x")).status
+
+
+@pytest.mark.parametrize("kg, mcg, status", [
+    (45, 9, Status.MET), (45, 9.1, Status.NOT_MET),  # 45 kg takes the fixed step-up dose
+    (44.9, 6.8, Status.MET), (44.9, 6.9, Status.NOT_MET),  # 5 mcg/m² × 1.3678 m² = 6.84 mcg/day
+])
+def test_relapsed_cycle_one_step_up(kg, mcg, status):
+    assert evaluate("dose-rr-cycle1", kg, mcg) is status
+
+
+@pytest.mark.parametrize("kg, mcg, status", [
+    (45, 28, Status.MET), (45, 28.5, Status.NOT_MET),
+    (44.9, 20.5, Status.MET), (44.9, 20.6, Status.NOT_MET),  # 15 mcg/m² × 1.3678 m² = 20.52 mcg/day
+])
+def test_later_cycles(kg, mcg, status):
+    assert evaluate("continued-dose-limit", kg, mcg, earlier_cycle=True) is status
