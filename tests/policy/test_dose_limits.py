@@ -1,9 +1,14 @@
-"""Blincyto's weight-banded dose limits, read from the label text (not the mapping) and run through the real
-criteria: 9 mcg/day in cycle 1 days 1-7 of relapsed disease (under 45 kg 5 mcg/m²/day), 28 mcg/day after (under
-45 kg 15 mcg/m²/day). Body-surface area by Mosteller: 44.9 kg and 150 cm give 1.3678 m².
+"""Dose limits read from the label and policy texts (not the mappings), run through the real criteria.
+
+Blincyto: 9 mcg/day in cycle 1 days 1-7 of relapsed disease (under 45 kg 5 mcg/m²/day), 28 mcg/day after (under
+45 kg 15 mcg/m²/day); body-surface area by Mosteller: 44.9 kg and 150 cm give 1.3678 m². Elrexfio continued
+therapy (LA.PHAR.652 II.A.3.a): 76 mg weekly through week 24, every 2 weeks in weeks 25-48, every 4 weeks from
+week 49 (the label schedule), week 1 being the week of the first dose.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
@@ -14,9 +19,11 @@ from cdshooks.policy.model import Status
 from cdshooks.record import PatientRecord
 from cdshooks.settings import DEFAULT_MAPPINGS
 
-from .helpers import ANCHOR, SYS, given, obs
+from .helpers import ANCHOR, SYS, cc, given, obs
 
-BLIN = next(p for p in load_library(DEFAULT_MAPPINGS).policies if p.id == "MP-RX-FP-14-23")
+LIBRARY = load_library(DEFAULT_MAPPINGS)
+BLIN = next(p for p in LIBRARY.policies if p.id == "MP-RX-FP-14-23")
+ELX = next(p for p in LIBRARY.policies if p.id == "LA.PHAR.652")
 BLINCYTO = {"coding": [{"system": SYS["rx"], "code": "1597258", "display": "blinatumomab"}]}
 
 
@@ -51,3 +58,33 @@ def test_relapsed_cycle_one_step_up(kg, mcg, status):
 ])
 def test_later_cycles(kg, mcg, status):
     assert evaluate("continued-dose-limit", kg, mcg, earlier_cycle=True) is status
+
+
+def elrexfio(criterion: str, week: int, every_days: int) -> Status:
+    """An order of 76 mg every `every_days` days, in `week` of therapy (first dose (week - 1) × 7 days before)."""
+    first = ANCHOR - timedelta(days=7 * (week - 1))
+    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
+             "medicationCodeableConcept": cc("hcpcs", "J1323"),
+             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
+                 "value": 76, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
+                 "timing": {"repeat": {"frequency": 1, "period": every_days, "periodUnit": "d"}}}]}
+    record = PatientRecord.from_resources(
+        "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
+               given(cc("hcpcs", "J1323"), first.isoformat())], draft_orders=[order],
+        retrieved={"MedicationAdministration", "MedicationStatement", "MedicationRequest", "MedicationDispense"})
+    c = ELX.criteria_by_id[criterion]
+    return KINDS[c.kind](c, Context(record, order, ANCHOR, ELX.ordered_drug, "urn:x")).status
+
+
+WK24, WK48, WK49 = "continued-dose-wk1-24", "continued-dose-wk25-48", "continued-dose-wk49"
+
+
+@pytest.mark.parametrize("criterion, week, every, status", [
+    (WK24, 24, 7, Status.MET), (WK24, 25, 7, Status.NOT_MET), (WK24, 24, 6, Status.NOT_MET),
+    (WK48, 24, 14, Status.NOT_MET), (WK48, 25, 14, Status.MET), (WK48, 48, 14, Status.MET),
+    (WK48, 49, 14, Status.NOT_MET), (WK48, 30, 13, Status.NOT_MET),
+    (WK49, 48, 28, Status.NOT_MET), (WK49, 49, 28, Status.MET), (WK49, 60, 27, Status.NOT_MET),
+])
+def test_elrexfio_continued_schedule_by_week(criterion, week, every, status):
+    assert elrexfio(criterion, week, every) is status
