@@ -5,7 +5,8 @@ fixtures with their full expectations, pathways, value sets, kinds) then runs ag
 the suite fails. Two scores are reported: behaviour only (without the tests that compare data with data: the
 pinned-number table and the value-set snapshot), and with them.
 
-    python scripts/mutate.py [--jobs 2] [--limit N] [--only mapping|engine] [--match TEXT]
+    python scripts/mutate.py [--jobs 2] [--limit N] [--only mapping|engine] [--match TEXT] [--sample N]
+                             [--survivors-of LOG] [--behaviour-only]
 """
 
 from __future__ import annotations
@@ -137,12 +138,18 @@ def main() -> int:
     ap.add_argument("--only", choices=["mapping", "engine"])
     ap.add_argument("--match", default="", help="only mutants whose description contains this text")
     ap.add_argument("--sample", type=int, default=1, help="run every Nth mutant (a systematic sample)")
+    ap.add_argument("--survivors-of", type=Path, default=None,
+                    help="only the mutants a previous run's output (this script's stdout) reported SURVIVED")
     ap.add_argument("--behaviour-only", action="store_true",
                     help="skip re-running the survivors with the data pins (pinned numbers, value-set snapshot)")
     args = ap.parse_args()
     mutants = ([] if args.only == "engine" else mapping_mutants()) + ([] if args.only == "mapping" else
                                                                        engine_mutants())
     mutants = [m for m in mutants if args.match in m.label()][:: max(args.sample, 1)]
+    if args.survivors_of:
+        alive = {line.removeprefix("SURVIVED ").rstrip("\n") for line in args.survivors_of.read_text().splitlines()
+                 if line.startswith("SURVIVED ")}
+        mutants = [m for m in mutants if m.label() in alive]
     if args.limit:
         mutants = mutants[: args.limit]
     works = [scratch() for _ in range(args.jobs)]
