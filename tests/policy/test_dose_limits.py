@@ -88,3 +88,38 @@ WK24, WK48, WK49 = "continued-dose-wk1-24", "continued-dose-wk25-48", "continued
 ])
 def test_elrexfio_continued_schedule_by_week(criterion, week, every, status):
     assert elrexfio(criterion, week, every) is status
+
+
+LEM = next(p for p in LIBRARY.policies if p.id == "CP.PHAR.243")
+LEMTRADA = cc("rx", "1594660", "alemtuzumab 10 MG/ML [Lemtrada]")
+
+
+def lemtrada(criterion: str, every_hours: int, days: int, earlier_course: bool) -> Status:
+    """12 mg every `every_hours` hours for `days` days; a first course ended 2025-06-06 when `earlier_course`."""
+    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
+             "medicationCodeableConcept": LEMTRADA,
+             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
+                 "value": 12, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
+                 "timing": {"repeat": {"frequency": 1, "period": every_hours, "periodUnit": "h",
+                                       "boundsDuration": {"value": days, "unit": "d", "code": "d",
+                                                          "system": "http://unitsofmeasure.org"}}}}]}
+    history = [given(LEMTRADA, "2025-06-02", "2025-06-06")] if earlier_course else []
+    record = PatientRecord.from_resources(
+        "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"}, *history], draft_orders=[order],
+        retrieved={"MedicationAdministration", "MedicationStatement", "MedicationRequest", "MedicationDispense"})
+    c = LEM.criteria_by_id[criterion]
+    return KINDS[c.kind](c, Context(record, order, ANCHOR, LEM.ordered_drug, "urn:x")).status
+
+
+@pytest.mark.parametrize("criterion, every_hours, days, earlier, status", [
+    ("dose-first-course", 24, 5, False, Status.MET), ("dose-first-course", 12, 5, False, Status.NOT_MET),
+    ("dose-first-course", 24, 6, False, Status.NOT_MET),
+    ("dose-later-course", 24, 3, True, Status.MET), ("dose-later-course", 12, 3, True, Status.NOT_MET),
+    ("dose-later-course", 24, 4, True, Status.NOT_MET), ("dose-later-course", 24, 2, True, Status.MET),
+    ("continued-dose", 24, 3, True, Status.MET), ("continued-dose", 12, 3, True, Status.NOT_MET),
+    ("continued-dose", 24, 4, True, Status.NOT_MET),
+])
+def test_lemtrada_12_mg_once_a_day_for_5_then_3_days(criterion, every_hours, days, earlier, status):
+    """I.A.6 / II.A.5: 12 mg/day on 5 consecutive days, then 12 mg/day on 3 consecutive days."""
+    assert lemtrada(criterion, every_hours, days, earlier) is status
