@@ -166,3 +166,66 @@ def test_every_diagnosis_code_gives_its_criterion_the_reviewed_answer(vs_id, pol
                                                                      code):
     """Relapsing or progressive MS, unspecified MS, each myeloma and B-ALL code (ICD-10-CM and SNOMED)."""
     assert run(policy, criterion, [active(system, code)]) is status
+
+
+ROUTED = [(policy.id, s, c) for policy in LIBRARY.policies
+          for s, c in members({"LA.PHAR.652": "DRUG-ELRANATAMAB", "CP.PHAR.481": "DRUG-IDECEL",
+                                   "MP-RX-FP-14-23": "DRUG-BLINATUMOMAB",
+                                   "CP.PHAR.243": "DRUG-ALEMTUZUMAB-LEMTRADA"}[policy.id])]
+
+
+@pytest.mark.parametrize("policy, system, code", ROUTED, ids=lambda v: str(v)[-14:])
+def test_every_product_code_of_a_policy_drug_routes_the_order_to_that_policy(policy, system, code):
+    """RxNorm products, NDCs and HCPCS codes: a code dropped from the drug's value set would leave its orders
+    without a card."""
+    from cdshooks.orders import governing_policies
+
+    assert policy in [p.id for p, _ in governing_policies(LIBRARY, [coded(system, code)])]
+
+
+@pytest.mark.parametrize("system, code", members("DRUG-CAMPATH"), ids=lambda v: str(v)[-14:])
+def test_campath_products_never_route_to_the_lemtrada_policy(system, code):
+    from cdshooks.orders import governing_policies
+
+    assert "CP.PHAR.243" not in [p.id for p, _ in governing_policies(LIBRARY, [coded(system, code)])]
+
+
+@pytest.mark.parametrize("system, code", members("VS-MS-ANY"), ids=lambda v: str(v)[-14:])
+def test_a_plain_alemtuzumab_order_is_lemtrada_for_any_ms_diagnosis(system, code):
+    from cdshooks.orders import routes_to
+
+    order = {"resourceType": "MedicationRequest", "id": "o", "status": "draft", "intent": "order",
+             "medicationCodeableConcept": coded("http://www.nlm.nih.gov/research/umls/rxnorm", "117055")}
+    record = PatientRecord.from_resources("p1", [active(system, code)], draft_orders=[order])
+    assert routes_to(POLICIES["CP.PHAR.243"], order, record)
+
+
+def _not_the_ordered_drug(policy: str, vs_id: str) -> list[tuple[str, str]]:
+    drug = POLICIES[policy].ordered_drug
+    return [(s, c) for s, c in members(vs_id) if not drug.match([coded(s, c)])]
+
+
+@pytest.mark.parametrize("criterion, vs_id", [("prior-pi", "DRUG-PI"), ("prior-imid", "DRUG-IMID"),
+                                              ("prior-cd38", "DRUG-CD38")])
+def test_every_member_of_a_required_class_given_before_meets_elrexfio_prior_therapy(criterion, vs_id):
+    for system, code in members(vs_id):
+        assert run("LA.PHAR.652", criterion, [administered(system, code)]) is Status.MET, (vs_id, code)
+
+
+@pytest.mark.parametrize("system, code", _not_the_ordered_drug("LA.PHAR.652", "DRUG-ANTIMM"),
+                         ids=lambda v: str(v)[-14:])
+def test_every_other_anti_myeloma_drug_ordered_now_is_not_elrexfio_monotherapy(system, code):
+    assert run("LA.PHAR.652", "monotherapy", [current_order(system, code)]) is Status.NOT_MET
+
+
+@pytest.mark.parametrize("system, code", members("DRUG-ALL-CHEMO"), ids=lambda v: str(v)[-14:])
+def test_every_other_anti_leukemic_drug_ordered_now_is_not_single_agent_blincyto(system, code):
+    assert run("MP-RX-FP-14-23", "single-agent", [current_order(system, code)]) is Status.NOT_MET
+
+
+@pytest.mark.parametrize("system, code", members("STATUS-RESPONDING"), ids=lambda v: str(v)[-14:])
+def test_every_responding_status_meets_elrexfio_continued_response(system, code):
+    status_obs = {"resourceType": "Observation", "id": "st", "status": "final", "subject": {"reference": "Patient/p1"},
+                  "code": coded("http://loinc.org", "97509-4"), "effectiveDateTime": "2026-11-10",
+                  "valueCodeableConcept": coded(system, code)}
+    assert run("LA.PHAR.652", "responding", [status_obs]) is Status.MET
