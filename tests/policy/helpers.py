@@ -7,7 +7,7 @@ from typing import Any
 
 from cdshooks.policy.codes import EMPTY, CodeSet
 from cdshooks.policy.context import Context
-from cdshooks.policy.model import Criterion, Quantity
+from cdshooks.policy.model import Criterion, Quantity, Status
 from cdshooks.record import PatientRecord
 
 ANCHOR = date(2026, 11, 20)
@@ -100,3 +100,17 @@ def q(value: float, unit: str) -> Quantity:
 
 
 __all__ = ["EMPTY"]
+
+
+def run_criterion(policy: Any, criterion: str, resources: list[dict], draft_changes: dict | None = None,
+                  birth: str = "1960-01-01") -> Status:
+    """One criterion of a loaded policy, evaluated on a draft order of the policy's drug and these resources."""
+    from cdshooks.policy.kinds import KINDS
+
+    draft = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
+             "medicationCodeableConcept": {"coding": [dict(policy.drug_coding)]}, **(draft_changes or {})}
+    record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": birth},
+                                                 *resources], draft_orders=[draft], retrieved=ALL_TYPES)
+    c = policy.criteria_by_id[criterion]
+    return KINDS[c.kind](c, Context(record, draft, ANCHOR, policy.ordered_drug, ATTEST)).status

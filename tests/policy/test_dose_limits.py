@@ -60,14 +60,14 @@ def test_later_cycles(kg, mcg, status):
     assert evaluate("continued-dose-limit", kg, mcg, earlier_cycle=True) is status
 
 
-def elrexfio(criterion: str, week: int, every_days: int) -> Status:
-    """An order of 76 mg every `every_days` days, in `week` of therapy (first dose (week - 1) × 7 days before)."""
+def elrexfio(criterion: str, week: int, every_days: int, mg: float = 76) -> Status:
+    """An order of `mg` every `every_days` days, in `week` of therapy (first dose (week - 1) × 7 days before)."""
     first = ANCHOR - timedelta(days=7 * (week - 1))
     order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
              "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
              "medicationCodeableConcept": cc("hcpcs", "J1323"),
              "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
-                 "value": 76, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
+                 "value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
                  "timing": {"repeat": {"frequency": 1, "period": every_days, "periodUnit": "d"}}}]}
     record = PatientRecord.from_resources(
         "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
@@ -88,6 +88,12 @@ WK24, WK48, WK49 = "continued-dose-wk1-24", "continued-dose-wk25-48", "continued
 ])
 def test_elrexfio_continued_schedule_by_week(criterion, week, every, status):
     assert elrexfio(criterion, week, every) is status
+
+
+@pytest.mark.parametrize("criterion, week, every", [(WK24, 10, 7), (WK48, 30, 14), (WK49, 60, 28)])
+def test_elrexfio_continued_dose_is_76_mg(criterion, week, every):
+    assert elrexfio(criterion, week, every, mg=76) is Status.MET
+    assert elrexfio(criterion, week, every, mg=77) is Status.NOT_MET
 
 
 LEM = next(p for p in LIBRARY.policies if p.id == "CP.PHAR.243")

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import simple_icd_10_cm as icd
 
-from cdshooks.policy.context import Context
-from cdshooks.policy.kinds import KINDS
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Status
 from cdshooks.record import PatientRecord
 from cdshooks.settings import DEFAULT_MAPPINGS
+
+from .helpers import run_criterion
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "valuesets.json"
 LIBRARY = load_library(DEFAULT_MAPPINGS)
@@ -60,16 +60,7 @@ def members(vs_id: str) -> list[tuple[str, str]]:
 
 
 def run(policy: str, criterion: str, resources: list[dict], draft_changes: dict | None = None) -> Status:
-    pol = POLICIES[policy]
-    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
-             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
-             "medicationCodeableConcept": {"coding": [dict(pol.drug_coding)]}, **(draft_changes or {})}
-    record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
-                                                 *resources], draft_orders=[order],
-                                          retrieved={"Condition", "MedicationRequest", "MedicationAdministration",
-                                                     "MedicationStatement", "Procedure", "Observation"})
-    c = pol.criteria_by_id[criterion]
-    return KINDS[c.kind](c, Context(record, order, ANCHOR, pol.ordered_drug, "urn:x")).status
+    return run_criterion(POLICIES[policy], criterion, resources, draft_changes)
 
 
 def coded(system: str, code: str) -> dict:
