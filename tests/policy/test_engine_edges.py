@@ -142,3 +142,24 @@ def test_progression_starts_a_new_line_when_it_falls_after_the_line_start_up_to_
     assert _lines(first, (DARA, "2022-01-20", "2022-12-31"), changes=(date(2022, 1, 20),)) == (2, 0)
     # recorded the day the line itself started: that closed the previous line, not this one
     assert _lines(first, (DARA, "2022-01-20", "2022-12-31"), changes=(date(2022, 1, 1),)) == (1, 0)
+
+
+def test_an_order_whose_drug_was_last_given_exactly_at_the_stale_window_is_current():
+    c = crit("concurrent", codes=codeset(("rx", "342369")), stale_days=90)
+    lenalidomide = cc("rx", "342369")
+    old_order = given(lenalidomide, day(-200), day(300), rtype="MedicationRequest", status="active", id="o")
+    at_edge = given(lenalidomide, day(-90), id="dose")
+    assert med.concurrent(c, context(old_order, at_edge)).status is Status.NOT_MET  # given 90 days ago: current
+    past_edge = given(lenalidomide, day(-91), id="dose")
+    assert med.concurrent(c, context(old_order, past_edge)).status is Status.MISSING  # asked: stopped?
+
+
+def test_a_status_assessed_on_the_day_of_the_first_dose_counts_as_since_the_first_dose():
+    c = crit("disease_status", codes=codeset(("loinc", "97509-4")), since_first_dose=True,
+             met_values=codeset(("sct", "268910001")))
+    improved = {"resourceType": "Observation", "id": "st", "status": "final", "code": cc("loinc", "97509-4"),
+                "subject": {"reference": "Patient/p1"}, "valueCodeableConcept": cc("sct", "268910001")}
+    first = given(ELX, day(-60), id="first")
+    assert clin.disease_status(c, context(first, {**improved, "effectiveDateTime": day(-60)})).status is Status.MET
+    assert clin.disease_status(c, context(first, {**improved, "effectiveDateTime": day(-61)})).status \
+        is Status.MISSING
