@@ -44,7 +44,12 @@ class Mutant:
     kind: str
 
     def label(self) -> str:
-        return f"{self.file}:{self.line} [{self.kind}] {self.before.strip()[:60]!r} -> {self.after.strip()[:60]!r}"
+        """File, line, kind and the changed text with some context (unique: --survivors-of matches on it)."""
+        at = next((i for i, (a, b) in enumerate(zip(self.before, self.after, strict=False)) if a != b),
+                  min(len(self.before), len(self.after)))
+        lo = max(0, at - 40)
+        return (f"{self.file}:{self.line} [{self.kind}] {self.before[lo:at + 30].strip()!r} -> "
+                f"{self.after[lo:at + 30].strip()!r}")
 
 
 def _numbers(value: str) -> list[str]:
