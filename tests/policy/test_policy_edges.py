@@ -63,3 +63,54 @@ def test_every_specialty_code_of_the_set_is_a_qualified_prescriber(policy, syste
     status = run_criterion(POLICIES[policy], "prescriber", _role(system, code),
                            {"requester": {"reference": "Practitioner/dr"}})
     assert status is Status.MET
+
+
+@pytest.mark.parametrize("policy, criterion, vs_id", [
+    ("MP-RX-FP-14-23", "single-agent", "DRUG-ALL-CHEMO"), ("LA.PHAR.652", "monotherapy", "DRUG-PI"),
+    ("CP.PHAR.481", "no-concurrent-cart", "DRUG-CART"), ("CP.PHAR.243", "no-concurrent-dmt", "DRUG-MS-DMT")])
+def test_an_active_order_never_given_is_current_for_90_days_then_asked_about(policy, criterion, vs_id):
+    system, code = GOLDEN[vs_id]["codes"][0].split("|", 1)
+
+    def order(written: int) -> dict:
+        return {"resourceType": "MedicationRequest", "id": "other", "status": "active", "intent": "order",
+                "subject": {"reference": "Patient/p1"}, "authoredOn": day(written),
+                "medicationCodeableConcept": {"coding": [{"system": system, "code": code}]}}
+
+    assert run_criterion(POLICIES[policy], criterion, [order(-90)]) is Status.NOT_MET
+    assert run_criterion(POLICIES[policy], criterion, [order(-91)]) is Status.MISSING
+
+
+@pytest.mark.parametrize("given_on, status", [(-90, Status.MET), (-91, Status.NOT_MET)])
+def test_mini_hyper_cvd_counts_a_component_given_in_the_last_90_days(given_on, status):
+    """A.viii: courses A and B alternate, so cytarabine given in the last 90 days is part of the regimen."""
+    def first(vs_id: str) -> dict:
+        system, code = GOLDEN[vs_id]["codes"][0].split("|", 1)
+        return {"coding": [{"system": system, "code": code}]}
+
+    current = [{"resourceType": "MedicationRequest", "id": f"o-{vs}", "status": "active", "intent": "order",
+                "subject": {"reference": "Patient/p1"}, "authoredOn": day(-10), "medicationCodeableConcept": first(vs)}
+               for vs in ("DRUG-CYCLOPHOSPHAMIDE", "DRUG-DEXAMETHASONE", "DRUG-VINCRISTINE", "DRUG-METHOTREXATE",
+                          "DRUG-INOTUZUMAB")]
+    cytarabine = given(first("DRUG-CYTARABINE"), day(given_on))
+    assert run_criterion(POLICIES["MP-RX-FP-14-23"], "with-hypercvd", [*current, cytarabine]) is status
+
+
+@pytest.mark.parametrize("hsct", GOLDEN["HSCT"]["codes"], ids=lambda v: v[-9:])
+def test_every_transplant_code_keeps_induction_and_maintenance_one_line(hsct):
+    """CP.PHAR.481 I.A.5 (IMWG): induction, transplant and maintenance are one line. With the transplant
+    recognised, VRd then ixazomib maintenance 24 days after it is one line (≥ 2 not shown: missing); without,
+    the maintenance would count as a second line."""
+    system, code = hsct.split("|", 1)
+    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+    def stmt(rxcui: str, start: str, end: str) -> dict:
+        return given({"coding": [{"system": rx, "code": rxcui}]}, start, end, rtype="MedicationStatement",
+                     id=f"{rxcui}-{start}")
+
+    transplant = {"resourceType": "Procedure", "id": "hsct", "status": "completed",
+                  "subject": {"reference": "Patient/p1"}, "performedDateTime": "2022-06-16",
+                  "code": {"coding": [{"system": system, "code": code}]}}
+    record = [stmt("358258", "2022-01-10", "2022-04-30"), stmt("342369", "2022-01-10", "2022-04-30"), transplant,
+              stmt("1723735", "2022-07-10", "2024-01-31")]
+    assert run_criterion(POLICIES["CP.PHAR.481"], "prior-lines", record) is Status.MISSING
+    assert run_criterion(POLICIES["CP.PHAR.481"], "prior-lines", record[:2] + record[3:]) is Status.MET
