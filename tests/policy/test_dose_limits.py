@@ -100,13 +100,13 @@ LEM = next(p for p in LIBRARY.policies if p.id == "CP.PHAR.243")
 LEMTRADA = cc("rx", "1594660", "alemtuzumab 10 MG/ML [Lemtrada]")
 
 
-def lemtrada(criterion: str, every_hours: int, days: int, earlier_course: bool) -> Status:
-    """12 mg every `every_hours` hours for `days` days; a first course ended 2025-06-06 when `earlier_course`."""
+def lemtrada(criterion: str, every_hours: int, days: int, earlier_course: bool, mg: float = 12) -> Status:
+    """`mg` every `every_hours` hours for `days` days; a first course ended 2025-06-06 when `earlier_course`."""
     order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
              "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
              "medicationCodeableConcept": LEMTRADA,
              "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
-                 "value": 12, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
+                 "value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
                  "timing": {"repeat": {"frequency": 1, "period": every_hours, "periodUnit": "h",
                                        "boundsDuration": {"value": days, "unit": "d", "code": "d",
                                                           "system": "http://unitsofmeasure.org"}}}}]}
@@ -129,3 +129,14 @@ def lemtrada(criterion: str, every_hours: int, days: int, earlier_course: bool) 
 def test_lemtrada_12_mg_once_a_day_for_5_then_3_days(criterion, every_hours, days, earlier, status):
     """I.A.6 / II.A.5: 12 mg/day on 5 consecutive days, then 12 mg/day on 3 consecutive days."""
     assert lemtrada(criterion, every_hours, days, earlier) is status
+
+
+@pytest.mark.parametrize("criterion, days, earlier", [("dose-first-course", 5, False), ("dose-later-course", 3, True),
+                                                     ("continued-dose", 3, True)])
+def test_lemtrada_dose_is_12_mg(criterion, days, earlier):
+    assert lemtrada(criterion, 24, days, earlier, mg=12) is Status.MET
+    assert lemtrada(criterion, 24, days, earlier, mg=13) is Status.NOT_MET
+
+
+def test_elrexfio_week_one_is_in_the_first_phase():
+    assert elrexfio(WK24, 1, 7) is Status.MET

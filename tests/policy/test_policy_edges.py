@@ -36,8 +36,11 @@ def test_elrexfio_continued_needs_a_dose_within_60_days(last, status):
     assert run_criterion(POLICIES["LA.PHAR.652"], "receiving-30-days", doses) is status
 
 
-def test_an_abecma_infusion_on_the_order_date_is_a_prior_infusion():
-    assert run_criterion(POLICIES["CP.PHAR.481"], "continued-selector", [given(IDE, day(0))]) is Status.MET
+@pytest.mark.parametrize("policy, drug", [("CP.PHAR.481", IDE), ("LA.PHAR.652", ELX),
+                                          ("CP.PHAR.243", cc("rx", "1594660", "alemtuzumab 10 MG/ML [Lemtrada]"))])
+def test_a_dose_on_the_order_date_makes_the_request_continued_therapy(policy, drug):
+    """Any dose given before or on the order date selects continued therapy (the selectors' min_days 0)."""
+    assert run_criterion(POLICIES[policy], "continued-selector", [given(drug, day(0))]) is Status.MET
 
 
 @pytest.mark.parametrize("birth, status", [(day(-364), Status.MET), (day(-365), Status.NOT_MET)])
