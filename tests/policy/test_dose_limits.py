@@ -12,14 +12,11 @@ from datetime import timedelta
 
 import pytest
 
-from cdshooks.policy.context import Context
-from cdshooks.policy.kinds import KINDS
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Status
-from cdshooks.record import PatientRecord
 from cdshooks.settings import DEFAULT_MAPPINGS
 
-from .helpers import ANCHOR, SYS, cc, given, obs
+from .helpers import ANCHOR, SYS, cc, given, obs, run_criterion
 
 LIBRARY = load_library(DEFAULT_MAPPINGS)
 BLIN = next(p for p in LIBRARY.policies if p.id == "MP-RX-FP-14-23")
@@ -27,21 +24,16 @@ ELX = next(p for p in LIBRARY.policies if p.id == "LA.PHAR.652")
 BLINCYTO = {"coding": [{"system": SYS["rx"], "code": "1597258", "display": "blinatumomab"}]}
 
 
+def ucum(value: float, unit: str) -> dict:
+    return {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+
+
 def evaluate(criterion: str, kg: float, mcg_per_day: float, earlier_cycle: bool = False) -> Status:
-    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
-             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
-             "medicationCodeableConcept": BLINCYTO,
-             "dosageInstruction": [{"doseAndRate": [{"rateQuantity": {
-                 "value": mcg_per_day, "unit": "ug/d", "system": "http://unitsofmeasure.org", "code": "ug/d"}}]}]}
-    resources = [{"resourceType": "Patient", "id": "p1", "birthDate": "1990-01-01"},
-                 obs("29463-7", kg, "kg", "2026-11-15"), obs("8302-2", 150, "cm", "2026-11-15")]
-    if earlier_cycle:
-        resources.append(given(BLINCYTO, "2026-09-01", "2026-09-28"))
-    record = PatientRecord.from_resources("p1", resources, draft_orders=[order],
-                                          retrieved={"Observation", "MedicationAdministration", "MedicationStatement",
-                                                     "MedicationRequest", "MedicationDispense", "Procedure"})
-    c = BLIN.criteria_by_id[criterion]
-    return KINDS[c.kind](c, Context(record, order, ANCHOR, BLIN.ordered_drug, "urn:x")).status
+    body = [obs("29463-7", kg, "kg", "2026-11-15"), obs("8302-2", 150, "cm", "2026-11-15")]
+    history = [given(BLINCYTO, "2026-09-01", "2026-09-28")] if earlier_cycle else []
+    order = {"medicationCodeableConcept": BLINCYTO,
+             "dosageInstruction": [{"doseAndRate": [{"rateQuantity": ucum(mcg_per_day, "ug/d")}]}]}
+    return run_criterion(BLIN, criterion, [*body, *history], order, birth="1990-01-01")
 
 
 @pytest.mark.parametrize("kg, mcg, status", [
@@ -63,18 +55,10 @@ def test_later_cycles(kg, mcg, status):
 def elrexfio(criterion: str, week: int, every_days: int, mg: float = 76) -> Status:
     """An order of `mg` every `every_days` days, in `week` of therapy (first dose (week - 1) × 7 days before)."""
     first = ANCHOR - timedelta(days=7 * (week - 1))
-    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
-             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
-             "medicationCodeableConcept": cc("hcpcs", "J1323"),
-             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
-                 "value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
-                 "timing": {"repeat": {"frequency": 1, "period": every_days, "periodUnit": "d"}}}]}
-    record = PatientRecord.from_resources(
-        "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"},
-               given(cc("hcpcs", "J1323"), first.isoformat())], draft_orders=[order],
-        retrieved={"MedicationAdministration", "MedicationStatement", "MedicationRequest", "MedicationDispense"})
-    c = ELX.criteria_by_id[criterion]
-    return KINDS[c.kind](c, Context(record, order, ANCHOR, ELX.ordered_drug, "urn:x")).status
+    order = {"medicationCodeableConcept": cc("hcpcs", "J1323"),
+             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": ucum(mg, "mg")}],
+                                    "timing": {"repeat": {"frequency": 1, "period": every_days, "periodUnit": "d"}}}]}
+    return run_criterion(ELX, criterion, [given(cc("hcpcs", "J1323"), first.isoformat())], order)
 
 
 WK24, WK48, WK49 = "continued-dose-wk1-24", "continued-dose-wk25-48", "continued-dose-wk49"
@@ -102,20 +86,11 @@ LEMTRADA = cc("rx", "1594660", "alemtuzumab 10 MG/ML [Lemtrada]")
 
 def lemtrada(criterion: str, every_hours: int, days: int, earlier_course: bool, mg: float = 12) -> Status:
     """`mg` every `every_hours` hours for `days` days; a first course ended 2025-06-06 when `earlier_course`."""
-    order = {"resourceType": "MedicationRequest", "id": "draft", "status": "draft", "intent": "order",
-             "subject": {"reference": "Patient/p1"}, "authoredOn": ANCHOR.isoformat(),
-             "medicationCodeableConcept": LEMTRADA,
-             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
-                 "value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
-                 "timing": {"repeat": {"frequency": 1, "period": every_hours, "periodUnit": "h",
-                                       "boundsDuration": {"value": days, "unit": "d", "code": "d",
-                                                          "system": "http://unitsofmeasure.org"}}}}]}
+    repeat = {"frequency": 1, "period": every_hours, "periodUnit": "h", "boundsDuration": ucum(days, "d")}
+    order = {"medicationCodeableConcept": LEMTRADA,
+             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": ucum(mg, "mg")}], "timing": {"repeat": repeat}}]}
     history = [given(LEMTRADA, "2025-06-02", "2025-06-06")] if earlier_course else []
-    record = PatientRecord.from_resources(
-        "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"}, *history], draft_orders=[order],
-        retrieved={"MedicationAdministration", "MedicationStatement", "MedicationRequest", "MedicationDispense"})
-    c = LEM.criteria_by_id[criterion]
-    return KINDS[c.kind](c, Context(record, order, ANCHOR, LEM.ordered_drug, "urn:x")).status
+    return run_criterion(LEM, criterion, history, order, birth="1980-01-01")
 
 
 @pytest.mark.parametrize("criterion, every_hours, days, earlier, status", [
