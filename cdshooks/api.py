@@ -11,16 +11,16 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import logs, strict_json
+from . import logs
 from .errors import DataUnavailable, RequestError, UnknownService
 from .hooks import BY_ID
 from .protocol import FEEDBACK_SCHEMA, check
 from .security import AuthError, Verifier, fhir_server_allowed
 from .service import HookService
 from .store import Store, StoreError
+from .web import HttpError, base_url, json_body
 
 bp = Blueprint("cds", __name__)
-JSON_TYPES = ("application/json", "application/fhir+json")
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                412: "incomplete", 413: "too-costly", 415: "not-supported", 503: "transient", 500: "exception"}
 
@@ -32,25 +32,6 @@ def operation_outcome(status: int, message: str, expression: str | None = None) 
         issue["expression"] = [expression[:200]]
     body = {"resourceType": "OperationOutcome", "issue": [issue]}
     return Response(json.dumps(body), status=status, mimetype="application/fhir+json")
-
-
-def _json_body() -> Any:
-    mimetype = (request.mimetype or "").lower()
-    if mimetype not in JSON_TYPES:
-        raise _Http(415, f"Content-Type must be application/json, not {mimetype[:60] or 'missing'}")
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
-    try:
-        return strict_json.loads(raw)
-    except strict_json.JsonRejected as exc:
-        raise _Http(400, f"body refused: {exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _Http(400, f"body is not valid JSON: {str(exc)[:120]}") from exc
-
-
-class _Http(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
-        super().__init__(message)
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -71,11 +52,11 @@ def call_service(service_id: str) -> Response:
     store: Store = current_app.extensions["pa_store"]
     hook_instance, status, result = "", 200, None
     try:
-        body = _json_body()
+        body = json_body()
         hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
-        result = service.call(hook, body, _fhir_server_check())
+        result = service.call(hook, body, _fhir_server_check(), base_url())
         return _json(result.response)
-    except (_Http, RequestError, DataUnavailable) as exc:
+    except (HttpError, RequestError, DataUnavailable) as exc:
         status = exc.status
         raise
     except RequestEntityTooLarge:
@@ -93,9 +74,12 @@ def call_service(service_id: str) -> Response:
                    latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
         try:
             claims = g.get("jwt") or {}
+            # With the audit row, what each coverage assertion decided, for its pre-filled DTR form.
+            contexts = [(c.id, c.policy_id, c.patient_id, c.as_json()) for c in (result.contexts if result else [])]
             store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
                              orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency,
-                             iss=claims.get("iss"), jti=claims.get("jti"))
+                             iss=claims.get("iss"), jti=claims.get("jti"), contexts=contexts,
+                             context_ttl=current_app.extensions["pa_settings"].dtr_context_hours * 3600)
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
 
@@ -114,7 +98,7 @@ def _fhir_server_check() -> Callable[[str], bool] | None:
 def feedback(service_id: str) -> Response:
     if service_id not in BY_ID:
         raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
-    body = _json_body()
+    body = json_body()
     check(body, FEEDBACK_SCHEMA)
     store: Store = current_app.extensions["pa_store"]
     try:
@@ -158,6 +142,10 @@ def _authenticate() -> Response | None:
     verifier: Verifier | None = current_app.extensions["pa_verifier"]
     if verifier is None or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
         return None
+    if request.blueprint == "fhir":
+        # DTR apps send the EHR's token, not ours: the forms are public policy, and a pre-filled one is
+        # unlocked only by its random coverage-assertion-id.
+        return None
     settings = current_app.extensions["pa_settings"]
     if request.endpoint == "cds.discovery" and settings.open_discovery:
         return None
@@ -185,8 +173,8 @@ def register(app: Flask) -> None:
     app.before_request(_start_timer)
     app.before_request(_authenticate)
 
-    @app.errorhandler(_Http)
-    def _http(exc: _Http) -> Response:
+    @app.errorhandler(HttpError)
+    def _http(exc: HttpError) -> Response:
         return operation_outcome(exc.status, exc.message)
 
     @app.errorhandler(RequestError)

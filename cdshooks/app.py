@@ -10,6 +10,8 @@ import gc
 from flask import Flask
 
 from . import api, fhir_models, logs, openapi
+from .console import routes as console_routes
+from .dtr import routes as dtr_routes
 from .errors import PAAdvisorError
 from .fhir_client import FhirClient
 from .hooks import discovery
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         pa_openapi=openapi.document(),
     )
     api.register(app)
+    app.register_blueprint(dtr_routes.bp)
+    if settings.dev_mode:  # no sign-in of its own: never in trust mode
+        app.register_blueprint(console_routes.bp)
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's full collections,
     # which otherwise rescan the loaded models and mappings and show up as latency spikes.
     gc.collect()

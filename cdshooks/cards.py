@@ -56,7 +56,7 @@ def _met_line(ev: Evaluation) -> str:
     return f"**Met:** {', '.join(met)}" if met else ""
 
 
-def _steps(ev: Evaluation, payer: str) -> list[str]:
+def _steps(ev: Evaluation, payer: str, form: str | None) -> list[str]:
     steps = []
     if ev.not_covered:
         steps.append(f"Do not submit under {ev.policy.id}: the policy lists this use as not covered.")
@@ -64,6 +64,9 @@ def _steps(ev: Evaluation, payer: str) -> list[str]:
         steps.append(clip(referral, 300))
     if ev.outcome is Outcome.DOCUMENTATION_NEEDED:
         steps += [f"Document {clip(d, 300)}" for d in ev.missing_documentation]
+        if form:
+            steps.append(f"Or complete the {ev.policy.id} questionnaire in your EHR's documentation (DTR) app: it "
+                         "asks only what the record does not show, and the answers count at the next signing.")
         steps.append(f"Then submit the PA request to {payer} with the documentation.")
     elif ev.outcome is Outcome.LIKELY_DENIED and not ev.not_covered and not ev.referrals:
         steps.append("Review the reasons below: as the record stands the request does not meet the policy.")
@@ -72,11 +75,11 @@ def _steps(ev: Evaluation, payer: str) -> list[str]:
     return steps
 
 
-def detail(ev: Evaluation, scope: InScope) -> str:
+def detail(ev: Evaluation, scope: InScope, form: str | None = None) -> str:
     """Numbered next steps, the decisive reasons, one line of what is met, notices; ≤ 2,000 characters.
     The whole checklist stays in the evaluation extension (and `pa-advisor explain`)."""
     payer = clip(scope.coverage.payer_name, 80)
-    blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(_steps(ev, payer), 1))]
+    blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(_steps(ev, payer, form), 1))]
     if ev.denial_reasons:
         blocks += ["**Why**", "\n".join(f"- {clip(d, 300)}" for d in ev.denial_reasons)]
     if ev.ambiguities:
@@ -143,12 +146,13 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
     return out
 
 
-def pa_card(ev: Evaluation, scope: InScope) -> dict[str, Any]:
+def pa_card(ev: Evaluation, scope: InScope, form: str | None = None) -> dict[str, Any]:
+    """`form`: the policy's DTR Questionnaire canonical, when the coverage-information offers it."""
     payer = scope.coverage.payer_name
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": summary(ev),
-        "detail": detail(ev, scope),
+        "detail": detail(ev, scope, form),
         "indicator": "info" if ev.outcome is Outcome.LIKELY_APPROVED else "warning",
         "source": {
             "label": clip(payer, 100),
@@ -165,8 +169,10 @@ def pa_card(ev: Evaluation, scope: InScope) -> dict[str, Any]:
     return card
 
 
-def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, today: str) -> dict[str, Any]:
-    """The coverage-information extension, inside the subset valid in both CRD 2.0.1 and 2.2.1."""
+def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, today: str,
+                         form: str | None = None) -> dict[str, Any]:
+    """The coverage-information extension, inside the subset valid in both CRD 2.0.1 and 2.2.1; `form` is the
+    DTR Questionnaire for the documentation (CRD resp-38: with doc-needed, SHOULD name a questionnaire)."""
     coverage = [{"url": "coverage", "valueReference": {"reference": scope.coverage.ref}}]
     if ev.not_covered:
         # CRD: not-covered carries no pa-needed (and so no withpa documentation purpose).
@@ -180,6 +186,8 @@ def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, toda
         }[ev.outcome]
         coverage += [{"url": "covered", "valueCode": "covered"}, {"url": "pa-needed", "valueCode": "auth-needed"},
                      {"url": "doc-needed", "valueCode": "clinical"}, {"url": "doc-purpose", "valueCode": "withpa"}]
+        if form:  # CRD q1: a questionnaire only with doc-needed
+            coverage.append({"url": "questionnaire", "valueCanonical": form})
     return {
         "url": COVERAGE_INFO_URL,
         "extension": coverage + [
@@ -190,11 +198,12 @@ def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, toda
     }
 
 
-def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: str) -> dict[str, Any]:
+def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: str,
+                    form: str | None = None) -> dict[str, Any]:
     """type update: the complete draft order, with only the coverage-information extension added."""
     resource = copy.deepcopy(dict(scope.order))
     resource["extension"] = list(resource.get("extension") or []) + [
-        coverage_information(ev, scope, assertion_id, today)
+        coverage_information(ev, scope, assertion_id, today, form)
     ]
     return {
         "type": "update",

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from .dtr.questionnaire import answer_keys
 from .fhirdates import parse_date
 from .hooks import prefetch_specs
 from .orders import governing_policies, match_coverage, order_concepts, routes_to
@@ -55,8 +56,8 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
     anchor = on or parse_date(order.get("authoredOn")) or date.today()
     for policy, match in policies:
         coverage = match_coverage(policy, record, anchor) if routes_to(policy, order, record) else None
-        ctx = Context(record, order, anchor, policy.ordered_drug, Settings().attestation_questionnaire,
-                      coverage.line_of_business if coverage else None)
+        keys = answer_keys(policy, Settings().attestation_questionnaire)
+        ctx = Context(record, order, anchor, policy.ordered_drug, keys, coverage.line_of_business if coverage else None)
         ev = evaluate(policy, ctx)
         payer = coverage.payer_name if coverage else ("no matching Coverage, or not this policy's indication: "
                                                       "the policy would not apply")

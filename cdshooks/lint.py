@@ -10,8 +10,10 @@ from pathlib import Path
 
 import yaml
 
+from .dtr.questionnaire import items_of, questionnaire
 from .errors import MappingError
 from .policy.loader import _schema, load_payers, load_policy, load_valuesets
+from .policy.model import Policy
 
 SHAPES = {
     "hcpcs": re.compile(r"^[A-V][0-9]{4}$"),
@@ -84,5 +86,21 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
         for c in leaves:
             if c.request is None:
                 problems.append(f"{c.where}: criterion {c.id!r} has no `request` (what to document when missing)")
+        problems += dtr_problems(policy)
         notes.append(f"{path.name}: {policy.id}, {len(policy.criteria_by_id)} criteria")
     return problems, notes
+
+
+def dtr_problems(policy: Policy) -> list[str]:
+    """The policy's DTR Questionnaire is valid FHIR R4 and every question has words a clinician can answer."""
+    from fhir.resources.R4B.questionnaire import Questionnaire
+    from pydantic import ValidationError
+
+    q = questionnaire(policy, "https://lint.invalid")
+    out = [f"{policy.criteria_by_id[i['linkId']].where}: criterion {i['linkId']!r} has no question text (`text`)"
+           for i in items_of(q) if not i["text"].strip() and i["linkId"] in policy.criteria_by_id]
+    try:
+        Questionnaire.model_validate(q)
+    except ValidationError as exc:
+        out.append(f"{policy.file}: its DTR Questionnaire is not valid FHIR R4: {str(exc).splitlines()[0]}")
+    return out

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import __version__
 from .hooks import HOOKS
+from .orders import ORDER_TYPES
 from .protocol import FEEDBACK_SCHEMA, REQUEST_SCHEMA
 
 OUTCOME = {
@@ -79,6 +80,68 @@ def _service_path(hook: Any) -> dict[str, Any]:
     }}
 
 
+def _fhir(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/fhir+json": {"schema": {"type": "object"}}}}
+
+
+def _param(name: str, then: dict[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {"name": {"const": name}}, "required": ["name"]}, "then": then}
+
+
+def _resource(*types: str) -> dict[str, Any]:
+    return {"required": ["resource"], "properties": {"resource": {
+        "type": "object", "required": ["resourceType"], "properties": {"resourceType": {"enum": list(types)}}}}}
+
+
+TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
+PACKAGE_INPUT = {
+    "type": "object", "required": ["resourceType", "parameter"],
+    "properties": {"resourceType": {"const": "Parameters"}, "parameter": {
+        "type": "array", "minItems": 1, "maxItems": 100,
+        "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}, "allOf": [
+            _param("coverage", _resource("Coverage")),
+            _param("order", _resource(*sorted(ORDER_TYPES))),
+            _param("questionnaire", {"required": ["valueCanonical"], "properties": {"valueCanonical": TEXT}}),
+            _param("context", {"required": ["valueString"], "properties": {"valueString": TEXT}}),
+        ]},
+        # DTR dtr-1: at least one of order, questionnaire and context.
+        "contains": {"type": "object", "required": ["name"],
+                     "properties": {"name": {"enum": ["order", "questionnaire", "context"]}}},
+    }},
+}
+
+# DTR apps send the EHR's token, not ours: open (security: []); a pre-filled form needs a kept assertion id.
+DTR_PATHS = {
+    "/fhir/metadata": {"get": {"operationId": "fhirMetadata", "security": [],
+                               "responses": {"200": _fhir("CapabilityStatement: Questionnaire read/search, "
+                                                          "$questionnaire-package, Library read")}}},
+    "/fhir/Questionnaire": {"get": {
+        "operationId": "searchQuestionnaire", "security": [],
+        "parameters": [{"name": "url", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "canonical, optionally with |version"}],
+        "responses": {"200": _fhir("searchset Bundle")}}},
+    "/fhir/Questionnaire/{id}": {"get": {
+        "operationId": "readQuestionnaire", "security": [],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _fhir("the policy's Questionnaire, generated from its criteria"),
+                      "404": _error("no such Questionnaire")}}},
+    "/fhir/Library/{id}": {"get": {
+        "operationId": "readLibrary", "security": [],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _fhir("the ELM Library the Questionnaire names (cqf-library)"),
+                      "404": _error("no such Library")}}},
+    "/fhir/Questionnaire/$questionnaire-package": {"post": {
+        "operationId": "questionnairePackage", "security": [],
+        "description": "Da Vinci DTR: input Parameters (coverage, order, questionnaire, context = the CRD "
+                       "coverage-assertion-id). With a kept context, the form comes pre-answered from that "
+                       "evaluation; otherwise blank.",
+        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": PACKAGE_INPUT}}},
+        "responses": {"200": _fhir("output Parameters: PackageBundle per policy, outcome for warnings"),
+                      "400": _error("not DTR input Parameters"), "415": ERRORS["415"],
+                      "503": _error("the kept context cannot be read now; retry")}}},
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -100,6 +163,7 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "stored"}, "400": _error("not valid feedback"),
                               "503": _error("could not be stored; retry"), **ERRORS},
             }},
+            **DTR_PATHS,
             "/healthz": {"get": {"operationId": "healthz", "security": [],
                                  "responses": {"200": _json({"type": "object"})}}},
             "/metrics": {"get": {"operationId": "metrics", "security": [],

@@ -15,6 +15,7 @@ from typing import Any
 
 from .fhirdates import effective, parse_date
 from .policy.codes import codings_of, normalize_code, normalize_system, text_of
+from .policy.units import quantity_of
 
 MEDICATION_TYPES = (
     "MedicationAdministration",
@@ -234,20 +235,51 @@ class PatientRecord:
         return tuple(out)
 
     @cached_property
-    def attestations(self) -> dict[str, dict[str, Any]]:
-        """Answers of completed QuestionnaireResponses, by questionnaire then linkId (last one wins)."""
-        out: dict[str, dict[str, Any]] = defaultdict(dict)
+    def attestations(self) -> dict[str, dict[str, Answer]]:
+        """Answers of completed or amended QuestionnaireResponses, by questionnaire key (questionnaire_key) then
+        linkId; the newest response wins."""
+        out: dict[str, dict[str, Answer]] = defaultdict(dict)
         responses = sorted(self.of("QuestionnaireResponse"), key=lambda r: str(r.get("authored") or ""))
         for qr in responses:
             if qr.get("status") not in ("completed", "amended"):
                 continue
-            questionnaire = str(qr.get("questionnaire") or "").split("|")[0]
+            key = questionnaire_key(qr.get("questionnaire"))
             for item in _flatten_items(qr.get("item") or []):
                 for answer in item.get("answer") or []:
-                    for key in ("valueBoolean", "valueInteger", "valueString", "valueDecimal"):
-                        if key in answer:
-                            out[questionnaire][str(item.get("linkId"))] = (answer[key], ref_of(qr), qr.get("authored"))
+                    value = answer_value(answer) if isinstance(answer, dict) else None
+                    if value is not None:
+                        out[key][str(item.get("linkId"))] = Answer(value, ref_of(qr), qr.get("authored"))
         return out
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: Any  # bool, int, float, Quantity, or an Attachment dict
+    reference: str
+    authored: str | None
+
+
+def questionnaire_key(canonical: Any) -> str:
+    """Which questionnaire a response answers, whatever server base and version its canonical carries:
+    '…/Questionnaire/<id>|<version>' → 'Questionnaire/<id>'; anything else as written, without the version."""
+    text = str(canonical or "").split("|")[0]
+    head, sep, tail = text.rstrip("/").rpartition("/Questionnaire/")
+    return f"Questionnaire/{tail}" if sep and head and tail and "/" not in tail else text
+
+
+def answer_value(answer: Mapping[str, Any]) -> Any:
+    """The value of one answer the criteria can read: a boolean, a count, a number, a Quantity or an attachment."""
+    for key, types in (("valueBoolean", bool), ("valueInteger", int), ("valueDecimal", int | float),
+                       ("valueString", str)):
+        value = answer.get(key)
+        if isinstance(value, types) and (key == "valueBoolean") == isinstance(value, bool):
+            return value
+    if qty := quantity_of(answer.get("valueQuantity")):
+        return qty
+    attachment = answer.get("valueAttachment")
+    if isinstance(attachment, dict) and (attachment.get("data") or attachment.get("url")):
+        return attachment
+    return None
 
 
 def is_local_route(res: Mapping[str, Any]) -> bool:

@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 
 from . import cards, fhir_models, logs
+from .dtr import questionnaire as dtr
+from .dtr.prefill import DtrContext, context_of
 from .errors import DataUnavailable, NotAllowed, RequestError
 from .fhir_client import FhirClient
 from .fhirdates import parse_date
@@ -30,6 +32,8 @@ class HookResult:
     response: dict[str, Any]
     orders: list[str] = field(default_factory=list)
     outcomes: list[dict[str, str]] = field(default_factory=list)
+    # What each coverage assertion decided, for a DTR pre-filled form (kept by the caller's store).
+    contexts: list[DtrContext] = field(default_factory=list)
 
 
 class HookService:
@@ -39,8 +43,10 @@ class HookService:
         self.specs: tuple[PrefetchSpec, ...] = prefetch_specs(library)
         self.builder = RecordBuilder(settings, client, self.specs)
 
-    def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None) -> HookResult:
-        """`fhir_server_allowed` (trust mode): may this caller's token be sent to its `fhirServer`?"""
+    def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None,
+             base_url: str = "") -> HookResult:
+        """`fhir_server_allowed` (trust mode): may this caller's token be sent to its `fhirServer`? `base_url`:
+        where this service is reached, for the DTR Questionnaire canonicals (none without it)."""
         req = HookRequest.parse(body, hook.context_schema)
         if req.fhir_server and fhir_server_allowed and not fhir_server_allowed(str(body["fhirServer"])):
             # Refused before any connection: the caller's token never reaches a server its EHR does not own.
@@ -60,24 +66,31 @@ class HookService:
             for order in candidates:
                 _check_order(order)
         record = self.builder.build(req, specs_for(hook, self.specs), orders, deadline)
-        return self._answer(hook, req, record, candidates)
+        return self._answer(hook, req, record, candidates, base_url)
 
-    def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict]) -> HookResult:
+    def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict],
+                base_url: str) -> HookResult:
         result = HookResult({"cards": []})
         actions: list[dict] = []
         today = self.today()
         for scope in orders_in_scope(self.library, record, orders, today):
             anchor = parse_date(scope.order.get("authoredOn")) or today
-            ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug,
-                          self.settings.attestation_questionnaire, scope.coverage.line_of_business,
-                          signing_user=req.context.get("userId"))
+            keys = dtr.answer_keys(scope.policy, self.settings.attestation_questionnaire)
+            ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug, keys,
+                          scope.coverage.line_of_business, signing_user=req.context.get("userId"))
             ev = evaluate(scope.policy, ctx)
-            result.response["cards"].append(cards.pa_card(ev, scope))
+            # The DTR form is offered with the coverage-information, so only where a system action carries it.
+            form = dtr.canonical(base_url, scope.policy) if hook.primary and base_url and not ev.not_covered else None
+            result.response["cards"].append(cards.pa_card(ev, scope, form))
             result.orders.append(ev.order_ref)
             result.outcomes.append({"order": ev.order_ref, "policy": ev.policy.id, "outcome": ev.outcome.value})
             if hook.primary:
-                # A fresh id per evaluated order and evaluation: it names this assertion, nothing else.
-                action = cards.coverage_action(ev, scope, str(uuid.uuid4()), today.isoformat())
+                # A fresh random id per evaluated order and evaluation: it names this assertion, nothing else, and
+                # is the capability that unlocks its pre-filled DTR form.
+                assertion_id = str(uuid.uuid4())
+                action = cards.coverage_action(ev, scope, assertion_id, today.isoformat(), form)
+                if form:
+                    result.contexts.append(context_of(assertion_id, record.patient_id, ev))
                 # One validation covers both: the order as received and the resource we send back.
                 if fhir_models.problems(action["resource"]):
                     if tolerated := _check_order(scope.order):  # malformed where we read it: 400

@@ -64,6 +64,8 @@ class Settings:
     log_level: str = "INFO"
     # Questionnaire whose QuestionnaireResponse answers attest documentation-only criteria (DTR-style).
     attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
+    # How long the evaluation behind a coverage-assertion-id is kept for a DTR pre-filled form (hours).
+    dtr_context_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -89,6 +91,7 @@ class Settings:
             "PA_OPEN_DISCOVERY": ("open_discovery", _env_bool),
             "PA_AUDIT_RETENTION_DAYS": ("audit_retention_days", float),
             "PA_LOG_LEVEL": ("log_level", str),
+            "PA_DTR_CONTEXT_HOURS": ("dtr_context_hours", float),
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":
@@ -99,7 +102,7 @@ class Settings:
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_orders", "max_bundle_entries", "fhir_connect_timeout",
                      "fhir_read_timeout", "fhir_deadline", "fhir_max_pages", "fhir_page_size", "fhir_workers",
-                     "fhir_per_server"):
+                     "fhir_per_server", "dtr_context_hours"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise SettingsError(f"PA_{name.upper()}={value!r}: expected a number above 0")

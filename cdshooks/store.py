@@ -38,7 +38,18 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jwt_seen (
         key TEXT PRIMARY KEY,
         expires_at DOUBLE PRECISION NOT NULL)""",
+    # The evaluation behind a CRD coverage-assertion-id, for a DTR pre-filled form: criterion ids, statuses,
+    # evidence text (never resources), kept PA_DTR_CONTEXT_HOURS.
+    """CREATE TABLE IF NOT EXISTS dtr_context (
+        id TEXT PRIMARY KEY,
+        policy_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL)""",
 )
+
+
+CONTEXT_INSERT = "INSERT INTO dtr_context (id, policy_id, patient_id, body, expires_at) VALUES (?, ?, ?, ?, ?)"
 
 
 class StoreError(Exception):
@@ -49,7 +60,7 @@ class Store:
     def __init__(self, url: str, retention_days: float | None = None) -> None:
         self.url = url
         self.retention_days = retention_days
-        self._last_purge = self._last_seen_purge = 0.0
+        self._last_purge = self._last_seen_purge = self._last_context_purge = 0.0
         self.kind = "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -124,13 +135,25 @@ class Store:
         return len(rows)
 
     def save_audit(self, *, hook_instance: str, service_id: str, status: int, orders: list[str],
-                   outcomes: list[dict], latency_ms: float, iss: str | None = None, jti: str | None = None) -> None:
+                   outcomes: list[dict], latency_ms: float, iss: str | None = None, jti: str | None = None,
+                   contexts: Iterable[tuple[str, str, str, dict]] = (), context_ttl: float = 0) -> None:
+        """One audit row and, in the same transaction, the call's DTR contexts: (assertion id, policy id,
+        patient id, body) per coverage assertion, kept context_ttl seconds."""
         sql = self._sql("INSERT INTO audit (hook_instance, service_id, received_at, jwt_iss, jwt_jti, status, "
                         "orders, outcomes, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        row = (hook_instance[:200], service_id, time.time(), iss, jti, status, json.dumps(orders),
+        now = time.time()
+        row = (hook_instance[:200], service_id, now, iss, jti, status, json.dumps(orders),
                json.dumps(outcomes), latency_ms)
+        values = [(a, p, pt, json.dumps(body), now + context_ttl) for a, p, pt, body in contexts]
+
+        def write(cur: Any) -> None:
+            cur.execute(sql, row)
+            if values:
+                cur.executemany(self._sql(CONTEXT_INSERT), values)
+
         with self._lock:
-            self._run(lambda cur: cur.execute(sql, row))
+            self._run(write)
+        self._purge_contexts(now)
         # Retention: drop audit rows past their time, at most once an hour per process.
         if self.retention_days is not None and time.time() - self._last_purge > 3600:
             self._last_purge = time.time()
@@ -148,6 +171,22 @@ class Store:
                 self._last_seen_purge = now
                 self._run(lambda cur: cur.execute(self._sql("DELETE FROM jwt_seen WHERE expires_at < ?"), (now,)))
         return inserted == 1
+
+    def _purge_contexts(self, now: float) -> None:
+        if now - self._last_context_purge > 3600:  # expired contexts are dead weight: drop them hourly
+            self._last_context_purge = now
+            with self._lock:
+                self._run(lambda cur: cur.execute(self._sql("DELETE FROM dtr_context WHERE expires_at < ?"), (now,)))
+
+    def dtr_context(self, assertion_id: str) -> tuple[str, str, dict] | None:
+        """(policy id, patient id, body) of a coverage assertion still kept, else None."""
+        sql = self._sql("SELECT policy_id, patient_id, body FROM dtr_context WHERE id = ? AND expires_at >= ?")
+        with self._lock:
+            rows = self._run(lambda cur: (cur.execute(sql, (assertion_id[:100], time.time())), cur.fetchall())[1])
+        if not rows:
+            return None
+        policy_id, patient_id, body = rows[0]
+        return str(policy_id), str(patient_id), json.loads(body)
 
     def purge_audit(self, older_than_days: float) -> int:
         cutoff = time.time() - older_than_days * 86400

@@ -81,6 +81,22 @@ def test_lint_command_passes_on_the_bundled_mappings_and_fails_on_a_broken_one(t
     assert bad.exit_code == 1 and "C90.07 is not in ICD-10-CM" in bad.output
 
 
+@pytest.mark.parametrize("change", [
+    ("        text: Age ≥ 18 years\n", "        text: '   '\n"),   # blank: no question to ask
+    ("        text: Age ≥ 18 years\n", ""),                         # no text at all
+])
+def test_lint_fails_on_a_criterion_with_no_question_text(tmp_path, change):
+    root = tmp_path / "mappings"
+    shutil.copytree(DEFAULT_MAPPINGS, root)
+    policy = root / "policies" / "la-phar-652-elranatamab.yaml"
+    text = policy.read_text()
+    assert change[0] in text
+    policy.write_text(text.replace(change[0], change[1], 1))
+    bad = CliRunner().invoke(main, ["lint", "--mappings", str(root)])
+    assert bad.exit_code == 1 and "la-phar-652-elranatamab.yaml" in bad.output and "text" in bad.output
+    assert "Traceback" not in bad.output
+
+
 DRUG_OF = {"elx": "J1323", "ide": "Q2055", "blin": "J9039", "lem": "J0202"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import date
 
@@ -19,6 +20,8 @@ def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):
     # Retention far beyond any row's age: the app must not purge rows other users of the database wrote.
     app = create_app(Settings(dev_mode=True, store_url=url, audit_retention_days=36500))
     app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    # Nor expired DTR contexts of others: this process has "just purged".
+    app.extensions["pa_store"]._last_context_purge = time.time()
     client = app.test_client()
     body = scenario_request("ide-approve", library)
     body["hookInstance"] = str(uuid.uuid4())
@@ -37,5 +40,13 @@ def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):
         assert json.loads(row[2]) == ["MedicationRequest/ide-approve-order"]
         assert json.loads(row[3])[0]["outcome"] == "likely-approved"
         assert store.query("SELECT outcome FROM feedback WHERE card_uuid = ?", (card["uuid"],)) == [("accepted",)]
+        # The coverage assertion's context is kept in PostgreSQL and pre-fills its DTR form.
+        info = {e["url"]: e for e in resp.json["systemActions"][0]["resource"]["extension"][-1]["extension"]}
+        aid = info["coverage-assertion-id"]["valueString"]
+        assert store.dtr_context(aid)[0] == "CP.PHAR.481"
+        package = client.post("/fhir/Questionnaire/$questionnaire-package", json={
+            "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": aid}]})
+        entries = package.json["parameter"][0]["resource"]["entry"]
+        assert [e["resource"]["resourceType"] for e in entries] == ["Questionnaire", "QuestionnaireResponse", "Library"]
     finally:
         store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -79,3 +80,17 @@ def test_feedback_answers_503_when_the_store_fails(client, app, tmp_path):
                        json={"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "t"}]})
     assert resp.status_code == 503 and resp.json["resourceType"] == "OperationOutcome"
     assert client.get("/readyz").status_code == 503
+
+
+def test_dtr_contexts_are_kept_with_the_audit_row_and_expire(store):
+    store._last_context_purge = time.time()  # never purge others' expired rows of a shared database
+    kept, expired = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"order": "MedicationRequest/o1", "pathway": "initial",
+            "criteria": {"age": {"status": "met", "evidence": "age 66", "value": None, "applies": True}}}
+    store.save_audit(hook_instance=f"test-{kept}", service_id="pa-order-sign", status=200, orders=[], outcomes=[],
+                     latency_ms=1.0, contexts=[(kept, "LA.PHAR.652", "p1", body)], context_ttl=3600)
+    store.save_audit(hook_instance=f"test-{expired}", service_id="pa-order-sign", status=200, orders=[],
+                     outcomes=[], latency_ms=1.0, contexts=[(expired, "LA.PHAR.652", "p1", body)], context_ttl=-1)
+    assert store.dtr_context(kept) == ("LA.PHAR.652", "p1", body)
+    assert store.dtr_context(expired) is None  # past its time it unlocks nothing, purged or not
+    assert store.dtr_context(str(uuid.uuid4())) is None

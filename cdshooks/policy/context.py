@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cdshooks.record import Exposure, PatientRecord, ref_of
+from cdshooks.record import Answer, Exposure, PatientRecord, ref_of
 
 from .codes import CodeSet
 from .model import Evidence, Result, Status
@@ -19,7 +19,9 @@ class Context:
     order: Mapping[str, Any]
     anchor: date
     drug: CodeSet
-    attestation_questionnaire: str
+    # Questionnaire keys (record.questionnaire_key) whose answers decide criteria: the policy's DTR
+    # questionnaire and the older attestation alias.
+    questionnaires: tuple[str, ...]
     # medicaid / medicare / commercial / marketplace, from the Coverage that routed the order (None if unknown).
     line_of_business: str | None = None
     # The user signing the order (context.userId): the prescriber when the order names none.
@@ -68,23 +70,31 @@ class Context:
         return [(exp, label) for exp, label in self.matching(codes)
                 if exp.received and not (before_anchor and exp.start and exp.start > self.anchor)]
 
+    def answer(self, link_id: str) -> Answer | None:
+        """The newest answer for this criterion in any of the questionnaires that decide it."""
+        found = [a for key in self.questionnaires if (a := self.record.attestations.get(key, {}).get(link_id))]
+        return max(found, key=lambda a: str(a.authored or ""), default=None)
+
     def attestation(self, link_id: str) -> Result | None:
-        """A DTR-style answer for this criterion, if the record holds one: True → met, False → not-met."""
-        answers = self.record.attestations.get(self.attestation_questionnaire, {})
-        if link_id not in answers:
+        """A DTR answer for this criterion, if the record holds one: yes → met, no → not-met; an attached
+        report → met (the report is provided; its reading is the reviewer's)."""
+        answer = self.answer(link_id)
+        if answer is None:
             return None
-        value, ref, when = answers[link_id]
-        if isinstance(value, bool):
-            status = Status.MET if value else Status.NOT_MET
-            return Result(status, (Evidence(ref, f"attested: {'yes' if value else 'no'}", when),))
+        if isinstance(answer.value, bool):
+            status = Status.MET if answer.value else Status.NOT_MET
+            text = f"attested: {'yes' if answer.value else 'no'}"
+            return Result(status, (Evidence(answer.reference, text, answer.authored),))
+        if isinstance(answer.value, dict):
+            title = str(answer.value.get("title") or "untitled")[:80]
+            return Result(Status.MET, (Evidence(answer.reference, f"report attached: {title}", answer.authored),))
         return None
 
     def attested_value(self, link_id: str) -> tuple[Any, Evidence] | None:
-        answers = self.record.attestations.get(self.attestation_questionnaire, {})
-        if link_id not in answers:
+        answer = self.answer(link_id)
+        if answer is None:
             return None
-        value, ref, when = answers[link_id]
-        return value, Evidence(ref, f"attested: {value}", when)
+        return answer.value, Evidence(answer.reference, f"attested: {answer.value}", answer.authored)
 
 
 def missing(note: str, evidence: Iterable[Evidence] = ()) -> Result:

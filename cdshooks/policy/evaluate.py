@@ -55,13 +55,14 @@ class _Run:
         elif c.kind == "same_as":
             result = self._same_as(c, depth)
         else:
-            result = CriterionResult(c, *self._leaf(c), depth=depth)
+            r = self._leaf(c)
+            result = CriterionResult(c, r.status, r.evidence, r.note, depth=depth, value=r.value)
         if c.applies_if:
             result = self._conditional(result, c.applies_if, depth)
         self.done[c.id] = result
         return result
 
-    def _leaf(self, c: Criterion) -> tuple[Status, tuple[Evidence, ...], str | None]:
+    def _leaf(self, c: Criterion) -> Result:
         try:
             r = KINDS[c.kind](c, self.ctx)
         except CAUGHT as exc:
@@ -70,7 +71,7 @@ class _Run:
         if r.status is MISSING and (answer := self.ctx.attestation(c.id)):
             # Where the record cannot decide, the prescriber's DTR answer does (e.g. a lab with no standard code).
             r = answer
-        return r.status, r.evidence, r.note
+        return r
 
     def _result_of(self, ref: str, depth: int) -> CriterionResult | None:
         if ref not in self.done and ref in self.policy.criteria_by_id:

@@ -50,12 +50,13 @@ def lab(c: Criterion, ctx: Context) -> Result:
     threshold: Quantity = c.params["threshold"]
     rows, stale = _in_window(ctx, _series(ctx, c.params["codes"]), c.params.get("lookback_days"))
     attested = ctx.attested_value(c.id)
-    if not rows and attested and isinstance(attested[0], int | float) and not isinstance(attested[0], bool):
-        # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber, in the threshold's unit.
-        value, ev = attested
-        ok = compare(float(value), c.params.get("comparator", ">="), threshold.value)
+    if not rows and attested and (reported := _reported(attested[0], threshold.unit)) is not None:
+        # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber (a DTR answer).
+        ev = attested[1]
+        ok = compare(reported, c.params.get("comparator", ">="), threshold.value)
+        shown = str(Quantity(reported, threshold.unit))
         return Result(Status.MET if ok else Status.NOT_MET,
-                      (Evidence(ev.reference, f"{label} reported as {value:g} {threshold.unit}", ev.date),))
+                      (Evidence(ev.reference, f"{label} reported as {shown}", ev.date),), value=reported)
     if not rows:
         ev = [_ev(o, label, q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
         days = c.params.get("lookback_days")
@@ -70,7 +71,19 @@ def lab(c: Criterion, ctx: Context) -> Result:
                        [_ev(obs, label, qty, when)])
     shown = "" if qty.unit == threshold.unit else f" (= {value:g} {threshold.unit})"
     ok = compare(value, c.params.get("comparator", ">="), threshold.value)
-    return Result(Status.MET if ok else Status.NOT_MET, (_ev(obs, label, qty, when, shown),))
+    return Result(Status.MET if ok else Status.NOT_MET, (_ev(obs, label, qty, when, shown),), value=value)
+
+
+def _reported(answer: Any, unit: str) -> float | None:
+    """A reported number in the threshold's unit: a bare number is taken in that unit, a Quantity converted."""
+    if isinstance(answer, int | float) and not isinstance(answer, bool):
+        return float(answer)
+    if isinstance(answer, Quantity):
+        try:
+            return convert(answer.value, answer.unit, unit)
+        except UnitError:
+            return None
+    return None
 
 
 def _abnormal_ratio(obs: dict, ratio: float, low: float, high: float) -> bool | None:

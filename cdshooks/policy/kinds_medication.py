@@ -237,7 +237,7 @@ def lines(c: Criterion, ctx: Context) -> Result:
     attested = ctx.attested_value(c.id)
     if attested and isinstance(attested[0], int) and not isinstance(attested[0], bool):
         value, ev = attested
-        return Result(Status.MET if value >= need else Status.NOT_MET, (ev,))
+        return Result(Status.MET if value >= need else Status.NOT_MET, (ev,), value=value)
     got = [(e, label) for e, label in ctx.received(c.params["codes"])
            if not e.local_route and not ctx.drug.match_keys(e.keys, e.text)]
     transplants = []
@@ -251,7 +251,8 @@ def lines(c: Criterion, ctx: Context) -> Result:
     ev = [Evidence(line.refs[0], f"line {i}: {', '.join(line.drugs)} ({line.start.isoformat()} to "
                    f"{line.end.isoformat()})", line.start.isoformat()) for i, line in enumerate(found, 1)]
     if len(found) >= need:
-        return Result(Status.MET, tuple(ev), f"{len(found)} lines of therapy from the treatment dates")
+        return Result(Status.MET, tuple(ev), f"{len(found)} lines of therapy from the treatment dates",
+                      value=len(found))
     note = f"{len(found)} line(s) of therapy identifiable from the treatment dates, {need} required"
     if unsure:
         note += "; some drug changes have no recorded reason (progression, no response or toxicity)"

@@ -258,6 +258,7 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         dose_limits_text=data.get("dose_limits", ""),
         links=tuple(Link(link["label"], link["url"]) for link in data.get("links", [])),
         source_document=data["source_document"],
+        revision=data["revision"],
         file=str(path),
         notices=tuple(data.get("notices", [])),
         criteria_by_id=dict(comp.by_id),

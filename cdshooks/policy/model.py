@@ -105,6 +105,9 @@ class Result:
     status: Status
     evidence: tuple[Evidence, ...] = ()
     note: str | None = None
+    # The measured value that decided it, in the criterion's own unit (a lab value, a count of lines): what a
+    # DTR form is pre-answered with.
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class CriterionResult:
     note: str | None = None
     children: tuple[CriterionResult, ...] = ()
     depth: int = 0
+    value: float | None = None
 
     def walk(self) -> list[CriterionResult]:
         out = [self]
@@ -180,6 +184,8 @@ class Policy:
     links: tuple[Link, ...]
     source_document: str
     file: str
+    # Date of the policy revision mapped: the version of its DTR Questionnaire.
+    revision: str = ""
     notices: tuple[str, ...] = ()
     # Every criterion of the file by id, for same_as references across pathways.
     criteria_by_id: Mapping[str, Criterion] = field(default_factory=dict)

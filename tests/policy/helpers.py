@@ -52,7 +52,7 @@ def context(*resources: dict, draft: dict | None = None, others: tuple[dict, ...
         "p1", [{"resourceType": "Patient", "id": "p1", "birthDate": "1960-05-01"}, *resources],
         retrieved=ALL_TYPES if retrieved is None else retrieved, unavailable=unavailable or {},
         draft_orders=[draft, *others])
-    return Context(record, draft, ANCHOR, drug, ATTEST)
+    return Context(record, draft, ANCHOR, drug, (ATTEST,))
 
 
 def condition(system: str, code: str, clinical: str = "active", verification: str = "confirmed", **kw: Any) -> dict:
@@ -113,4 +113,4 @@ def run_criterion(policy: Any, criterion: str, resources: list[dict], draft_chan
     record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": birth},
                                                  *resources], draft_orders=[draft], retrieved=ALL_TYPES)
     c = policy.criteria_by_id[criterion]
-    return KINDS[c.kind](c, Context(record, draft, ANCHOR, policy.ordered_drug, ATTEST)).status
+    return KINDS[c.kind](c, Context(record, draft, ANCHOR, policy.ordered_drug, (ATTEST,))).status

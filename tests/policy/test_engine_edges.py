@@ -44,7 +44,7 @@ def test_a_lab_drawn_on_the_order_date_counts_and_one_dated_after_it_does_not():
 
 def _born(birth: str) -> Context:
     record = PatientRecord.from_resources("p1", [{"resourceType": "Patient", "id": "p1", "birthDate": birth}])
-    return Context(record, order(), ANCHOR, DRUG, ATTEST)
+    return Context(record, order(), ANCHOR, DRUG, (ATTEST,))
 
 
 def test_age_on_the_day_of_birth_is_zero_not_unknown_and_below_is_exclusive():

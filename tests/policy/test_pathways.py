@@ -19,7 +19,7 @@ from cdshooks.orders import orders_in_scope
 from cdshooks.policy import evaluate as engine
 from cdshooks.policy.context import Context
 from cdshooks.policy.loader import load_library
-from cdshooks.policy.model import CriterionResult, Outcome, Status
+from cdshooks.policy.model import CriterionResult, Outcome, Result, Status
 from cdshooks.record import PatientRecord
 from cdshooks.settings import DEFAULT_MAPPINGS
 
@@ -47,7 +47,7 @@ def evaluate_fixture(s: dict):
                                           retrieved=read | {r["resourceType"] for r in resources})
     out = []
     for scope in orders_in_scope(LIBRARY, record, s["draftOrders"][:1], ANCHOR):
-        ctx = Context(record, scope.order, ANCHOR, scope.policy.ordered_drug, ATTEST,
+        ctx = Context(record, scope.order, ANCHOR, scope.policy.ordered_drug, (ATTEST,),
                       scope.coverage.line_of_business)
         out.append((scope.policy, ctx, engine.evaluate(scope.policy, ctx)))
     return out
@@ -127,7 +127,7 @@ def test_a_record_failing_only_one_leaf_gets_the_outcome_that_leaf_implies(key, 
     original = engine._Run._leaf
 
     def forced_leaf(self, c):
-        return (forced, (), "forced by the test") if c.id == leaf else original(self, c)
+        return Result(forced, (), "forced by the test") if c.id == leaf else original(self, c)
 
     monkeypatch.setattr(engine._Run, "_leaf", forced_leaf)
     assert engine.evaluate(policy, ctx).outcome is IMPLIED[(state, forced)]

@@ -1,0 +1,122 @@
+"""The service's own small FHIR server for DTR: metadata, Questionnaire and Library reads, `$questionnaire-package`.
+
+Open to DTR apps, which send the EHR's token rather than ours (see api._authenticate): the forms are public
+policy; a pre-filled one needs the random coverage-assertion-id of a kept assertion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from cdshooks import __version__, logs
+from cdshooks.policy.loader import Library
+from cdshooks.record import questionnaire_key
+from cdshooks.store import Store, StoreError
+from cdshooks.web import HttpError, base_url, json_body
+
+from . import package as pkg
+from .library import library
+from .prefill import DtrContext
+from .questionnaire import key, questionnaire, slug
+
+bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+FHIR_JSON = "application/fhir+json"
+
+
+def _fhir(resource: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(resource, ensure_ascii=False), status=status, mimetype=FHIR_JSON)
+
+
+def _not_found(what: str) -> Response:
+    body = {"resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "not-found", "diagnostics": what[:300]}]}
+    return _fhir(body, 404)
+
+
+def _library() -> Library:
+    return current_app.extensions["pa_library"]
+
+
+@bp.get("/metadata")
+def metadata() -> Response:
+    base = base_url()
+    return _fhir({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date.today().isoformat(),
+        "kind": "instance",
+        "software": {"name": "PA Advisor", "version": __version__},
+        "implementation": {"description": "PA Advisor DTR questionnaires", "url": f"{base}/fhir"},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "resource": [
+                {"type": "Questionnaire", "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "searchParam": [{"name": "url", "type": "uri"}],
+                 "operation": [{"name": "questionnaire-package",
+                                "definition": "http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/"
+                                              "questionnaire-package"}]},
+                {"type": "Library", "interaction": [{"code": "read"}]},
+            ],
+        }],
+    })
+
+
+@bp.get("/Questionnaire/<qid>")
+def read_questionnaire(qid: str) -> Response:
+    policy = next((p for p in _library().policies if slug(p) == qid), None)
+    if policy is None:
+        return _not_found(f"no Questionnaire {qid[:80]!r}")
+    return _fhir(questionnaire(policy, base_url()))
+
+
+@bp.get("/Library/<lid>")
+def read_library(lid: str) -> Response:
+    policy = next((p for p in _library().policies if slug(p) == lid), None)
+    if policy is None:
+        return _not_found(f"no Library {lid[:80]!r}")
+    return _fhir(library(policy, base_url()))
+
+
+@bp.get("/Questionnaire")
+def search_questionnaire() -> Response:
+    """`?url=` (with or without `|version`) or no parameter: every Questionnaire."""
+    base, url = base_url(), request.args.get("url")
+    policies = _library().policies
+    if url is not None:
+        version = url.partition("|")[2]
+        policies = tuple(p for p in policies if key(p) == questionnaire_key(url)
+                         and url.split("|")[0] == f"{base}/fhir/Questionnaire/{slug(p)}"
+                         and (not version or version == p.revision))
+    entries = [{"fullUrl": f"{base}/fhir/Questionnaire/{slug(p)}", "resource": questionnaire(p, base),
+                "search": {"mode": "match"}} for p in policies]
+    return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
+
+
+@bp.post("/Questionnaire/$questionnaire-package")
+def questionnaire_package() -> Response:
+    req = pkg.parse(json_body())
+    store: Store = current_app.extensions["pa_store"]
+    try:
+        result = pkg.package(_library(), base_url(), req, lambda cid: _context(store, cid))
+    except StoreError as exc:
+        logs.event("DTR context read failed", logging.ERROR, reason=str(exc))
+        raise HttpError(503, "the documentation context cannot be read now; please retry") from exc
+    bundles = [p["resource"] for p in result["parameter"] if p["name"] == "PackageBundle"]
+    prefilled = any(e["resource"]["resourceType"] == "QuestionnaireResponse" for b in bundles for e in b["entry"])
+    logs.event("questionnaire package", bundles=len(bundles), prefilled=prefilled)
+    return _fhir(result)
+
+
+def _context(store: Store, assertion_id: str) -> DtrContext | None:
+    row = store.dtr_context(assertion_id)
+    if row is None:
+        return None
+    policy_id, patient_id, body = row
+    return DtrContext.from_json(assertion_id, policy_id, patient_id, body)

@@ -1,0 +1,37 @@
+"""What every blueprint reads from a request: the strict JSON body and the service's public base URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from . import strict_json
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+
+
+class HttpError(Exception):
+    """An answer with this status and message (turned into an OperationOutcome by api.register)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+def json_body() -> Any:
+    mimetype = (request.mimetype or "").lower()
+    if mimetype not in JSON_TYPES:
+        raise HttpError(415, f"Content-Type must be application/json, not {mimetype[:60] or 'missing'}")
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        return strict_json.loads(raw)
+    except strict_json.JsonRejected as exc:
+        raise HttpError(400, f"body refused: {exc}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, f"body is not valid JSON: {str(exc)[:120]}") from exc
+
+
+def base_url() -> str:
+    """Where EHRs reach this service: PA_PUBLIC_URL, else this request's own root."""
+    return current_app.extensions["pa_settings"].public_url.rstrip("/") or request.url_root.rstrip("/")
