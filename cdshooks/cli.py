@@ -29,8 +29,11 @@ def main() -> None:
 @click.option("--trust", "trust", type=click.Path(exists=True, dir_okay=False), default=None,
               help="YAML list of trusted EHR issuers (PA_TRUST_FILE)")
 @click.option("--public-url", default=None, help="the base URL EHRs call, for the JWT aud check (PA_PUBLIC_URL)")
+@click.option("--console", "console", is_flag=True,
+              help="the tester's console at /console (always on with --dev; in trust mode it has no sign-in, so it "
+                   "stays off)")
 def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: str | None,
-          public_url: str | None) -> None:
+          public_url: str | None, console: bool) -> None:
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
@@ -53,6 +56,10 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     if settings.dev_mode:
         click.echo("*** DEV MODE: EHR JWTs are NOT verified. Never expose this to a network you do not trust. ***",
                    err=True)
+        click.echo(f"Tester's console: http://{host}:{port}/console", err=True)
+    elif console:
+        click.echo("pa-advisor: the console stays off in trust mode: it has no sign-in of its own (use --dev on a "
+                   "trusted machine)", err=True)
 
     class _Server(BaseApplication):
         def load_config(self) -> None:

@@ -1,0 +1,70 @@
+"""The tester's console: a page that plays the EHR in the browser against this service's own endpoints.
+
+On in dev mode only: it has no sign-in of its own, so in trust mode it stays off (never an open door to the
+patient data it can send). Everything it shows from a request or a record is escaped by the page; card
+markdown is rendered here (CommonMark, raw HTML off) and sanitised (nh3) before the page inserts it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nh3
+from flask import Blueprint, Response, current_app, render_template, request
+from markdown_it import MarkdownIt
+
+from cdshooks.hooks import HOOKS
+from cdshooks.web import HttpError, json_body
+
+from . import fixtures
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
+MARKDOWN_MAX = 20_000
+
+
+def _json(data: Any) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), mimetype="application/json")
+
+
+@bp.get("")
+def page() -> str:
+    library = current_app.extensions["pa_library"]
+    drugs = [{"policy": p.id, "name": p.drug_name, "coding": dict(p.drug_coding)} for p in library.policies]
+    services = {h.hook: h.id for h in HOOKS}
+    return render_template("console.html", drugs=drugs, services=services)
+
+
+@bp.get("/patients.json")
+def patients() -> Response:
+    return _json(fixtures.patients())
+
+
+@bp.get("/request.json")
+def hook_request() -> Response:
+    """The CDS Hooks request an EHR would send for a fixture patient; the page sends it itself."""
+    key, hook = request.args.get("patient", ""), request.args.get("hook", "order-sign")
+    if hook not in {h.hook for h in HOOKS}:
+        raise HttpError(400, "hook must be order-sign, order-select or order-dispatch")
+    try:
+        index = int(request.args.get("order", "0"))
+    except ValueError as exc:
+        raise HttpError(400, "order must be a number") from exc
+    specs = current_app.extensions["pa_service"].specs
+    body = fixtures.request_for(key, hook, specs, index)
+    if body is None:
+        raise HttpError(404, "no such fixture patient or draft order")
+    return _json({"service": next(h.id for h in HOOKS if h.hook == hook), "request": body})
+
+
+@bp.post("/markdown")
+def markdown() -> Response:
+    """A card's detail as safe HTML: no raw HTML from the text, only http(s) links."""
+    body = json_body()
+    text = body.get("markdown") if isinstance(body, dict) else None
+    if not isinstance(text, str) or len(text) > MARKDOWN_MAX:
+        raise HttpError(400, f"expected {{\"markdown\": text}} of at most {MARKDOWN_MAX} characters")
+    html = nh3.clean(MARKDOWN.render(text), url_schemes={"http", "https"},
+                     link_rel="noopener noreferrer nofollow")
+    return _json({"html": html})
