@@ -23,7 +23,7 @@ from .helpers import ANCHOR, cc, given, run_criterion
 
 POLICIES = {p.id: p for p in load_library(DEFAULT_MAPPINGS).policies}
 GOLDEN = json.loads((Path(__file__).resolve().parent / "golden" / "valuesets.json").read_text())
-ELX, IDE = cc("hcpcs", "J1323"), cc("hcpcs", "Q2055")
+ELX, IDE, BLIN = cc("hcpcs", "J1323"), cc("hcpcs", "Q2055"), cc("hcpcs", "J9039")
 
 
 def day(offset: int) -> str:
@@ -36,11 +36,23 @@ def test_elrexfio_continued_needs_a_dose_within_60_days(last, status):
     assert run_criterion(POLICIES["LA.PHAR.652"], "receiving-30-days", doses) is status
 
 
-@pytest.mark.parametrize("policy, drug", [("CP.PHAR.481", IDE), ("LA.PHAR.652", ELX),
+@pytest.mark.parametrize("policy, drug", [("CP.PHAR.481", IDE), ("LA.PHAR.652", ELX), ("MP-RX-FP-14-23", BLIN),
                                           ("CP.PHAR.243", cc("rx", "1594660", "alemtuzumab 10 MG/ML [Lemtrada]"))])
 def test_a_dose_on_the_order_date_makes_the_request_continued_therapy(policy, drug):
     """Any dose given before or on the order date selects continued therapy (the selectors' min_days 0)."""
     assert run_criterion(POLICIES[policy], "continued-selector", [given(drug, day(0))]) is Status.MET
+
+
+@pytest.mark.parametrize("criterion, limit", [("cycles-within-4", 4), ("cycles-within-9", 9)])
+@pytest.mark.parametrize("break_days, status", [(13, Status.MET), (14, Status.NOT_MET)])
+def test_blincyto_a_13_day_break_continues_a_cycle_and_14_days_start_the_next(criterion, limit, break_days, status):
+    """MP-RX-FP-14-23 B.i: up to 4 (MRD) or 9 (R/R) cycles; a cycle is 4 weeks on, 2 weeks (14 days) off. With
+    limit − 1 cycles given, this request is the last allowed one — unless a dose 14 days after the last cycle
+    already started another."""
+    starts = [-300 + 30 * i for i in range(limit - 1)]
+    doses = [given(BLIN, day(d), id=f"cycle{i}") for i, d in enumerate(starts)]
+    doses.append(given(BLIN, day(starts[-1] + break_days), id="after-break"))
+    assert run_criterion(POLICIES["MP-RX-FP-14-23"], criterion, doses) is status
 
 
 @pytest.mark.parametrize("birth, status", [(day(-364), Status.MET), (day(-365), Status.NOT_MET)])

@@ -181,6 +181,25 @@ def test_campath_products_never_route_to_the_lemtrada_policy(system, code):
     assert "CP.PHAR.243" not in [p.id for p, _ in governing_policies(LIBRARY, [coded(system, code)])]
 
 
+@pytest.mark.parametrize("system, code", members("DRUG-CAMPATH"), ids=lambda v: str(v)[-14:])
+def test_a_campath_product_also_coded_as_the_alemtuzumab_ingredient_is_never_lemtrada_even_with_ms(system, code):
+    """An oncology Campath order the EHR codes with both its product and the ingredient (RxNorm 117055) stays
+    out of the MS policy, even for a patient with MS (CP.PHAR.243 covers Lemtrada only)."""
+    from cdshooks.orders import governing_policies, routes_to
+
+    concept = {"coding": [{"system": system, "code": code},
+                          {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "117055"}]}
+    order = {"resourceType": "MedicationRequest", "id": "o", "status": "draft", "intent": "order",
+             "medicationCodeableConcept": concept}
+    record = PatientRecord.from_resources("p1", [active(*members("VS-MS-ANY")[0])], draft_orders=[order])
+    routed = [p.id for p, _ in governing_policies(LIBRARY, [concept]) if routes_to(p, order, record)]
+    assert "CP.PHAR.243" not in routed
+    # The ingredient alone, for the same patient, is Lemtrada: the product code is what keeps Campath out.
+    alone = {**order, "medicationCodeableConcept": coded("http://www.nlm.nih.gov/research/umls/rxnorm", "117055")}
+    assert "CP.PHAR.243" in [p.id for p, _ in governing_policies(LIBRARY, [alone["medicationCodeableConcept"]])
+                             if routes_to(p, alone, record)]
+
+
 @pytest.mark.parametrize("system, code", members("VS-MS-ANY"), ids=lambda v: str(v)[-14:])
 def test_a_plain_alemtuzumab_order_is_lemtrada_for_any_ms_diagnosis(system, code):
     from cdshooks.orders import routes_to
