@@ -163,3 +163,82 @@ def test_a_status_assessed_on_the_day_of_the_first_dose_counts_as_since_the_firs
     assert clin.disease_status(c, context(first, {**improved, "effectiveDateTime": day(-60)})).status is Status.MET
     assert clin.disease_status(c, context(first, {**improved, "effectiveDateTime": day(-61)})).status \
         is Status.MISSING
+
+
+# ---- edges found by the full mutation run of 2026-12-05 ---------------------------------------------------------
+
+def _record_with_patient(patient: dict, *resources: dict) -> Context:
+    draft = order()
+    record = PatientRecord.from_resources("p1", [patient, *resources], draft_orders=[draft],
+                                          retrieved={"Patient", "Observation", "MedicationRequest"})
+    return Context(record, draft, ANCHOR, DRUG, (ATTEST,))
+
+
+def test_a_patient_recorded_dead_on_the_order_date_is_never_approved_and_a_later_date_is_not_read_yet():
+    from cdshooks.policy.evaluate import _deceased
+
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"}
+    assert _deceased(_record_with_patient({**patient, "deceasedDateTime": day(0)})) is not None
+    assert _deceased(_record_with_patient({**patient, "deceasedDateTime": day(1)})) is None
+
+
+def test_a_disease_status_assessed_on_the_order_date_counts_and_one_dated_after_it_does_not():
+    c = crit("disease_status", codes=codeset(("loinc", "97509-4")), met_values=codeset(("sct", "268910001")))
+    improved = {"resourceType": "Observation", "id": "st", "status": "final", "code": cc("loinc", "97509-4"),
+                "subject": {"reference": "Patient/p1"}, "valueCodeableConcept": cc("sct", "268910001")}
+    assert clin.disease_status(c, context({**improved, "effectiveDateTime": day(0)})).status is Status.MET
+    assert clin.disease_status(c, context({**improved, "effectiveDateTime": day(1)})).status is Status.MISSING
+
+
+def test_progression_counts_only_after_the_last_dose_not_on_its_day():
+    """LA.PHAR.652 I.A.5.b "within 60 days following the last dose": a progression coded on the day of the last
+    dose is not following it (it may be why the dose was the last)."""
+    drugs = codeset(("rx", "358258"))
+    c = crit("progression_window", codes=codeset(("loinc", "97509-4")), worsened=codeset(("sct", "271299001")),
+             drugs=drugs, days=60)
+    dose = given(cc("rx", "358258"), day(-40), day(-30))
+    worse = {"resourceType": "Observation", "id": "pd", "status": "final", "code": cc("loinc", "97509-4"),
+             "subject": {"reference": "Patient/p1"}, "valueCodeableConcept": cc("sct", "271299001")}
+    assert clin.progression_window(c, context(dose, {**worse, "effectiveDateTime": day(-29)})).status is Status.MET
+    assert clin.progression_window(c, context(dose, {**worse, "effectiveDateTime": day(-30)})).status \
+        is Status.MISSING
+
+
+def test_free_light_chains_drawn_3_days_from_the_ratio_are_one_draw_and_4_days_are_not():
+    kappa, ratio = codeset(("loinc", "36916-5")), codeset(("loinc", "48378-4"))
+    c = crit("flc", kappa=kappa, ratio=ratio, threshold=q(10, "mg/dL"), lookback_days=30,
+             **{"lambda": codeset(("loinc", "33944-0"))})
+    ratio_obs = obs("48378-4", 18.75, "1", day(-5))
+    assert labs.flc(c, context(obs("36916-5", 15, "mg/dL", day(-8)), ratio_obs)).status is Status.MET
+    assert labs.flc(c, context(obs("36916-5", 15, "mg/dL", day(-9)), ratio_obs)).status is Status.MISSING
+
+
+def test_a_body_weight_measured_on_the_order_date_is_used_and_one_dated_after_it_is_not():
+    weight = (SYS["loinc"], "29463-7")
+    assert kinds_dose._latest_body(context(obs("29463-7", 44, "kg", day(0))), weight, "kg") is not None
+    assert kinds_dose._latest_body(context(obs("29463-7", 44, "kg", day(1))), weight, "kg") is None
+
+
+def test_an_attested_count_equal_to_the_minimum_meets_it():
+    from .helpers import attestation
+
+    c = crit("lines", min=4, codes=codeset(("rx", "358258")))
+    assert med.lines(c, context(attestation(c1=4))).status is Status.MET
+    assert med.lines(c, context(attestation(c1=3))).status is Status.NOT_MET
+
+
+def test_an_order_of_the_class_written_on_the_order_date_is_asked_about_and_a_later_one_is_not():
+    """`no_prior`: an earlier order with no dose recorded may have been given; one dated after the request is
+    not history yet."""
+    c = crit("no_prior", codes=codeset(("rx", "2587890")))
+    teclistamab = cc("rx", "2587890")
+    same_day = given(teclistamab, day(0), rtype="MedicationRequest", status="active", id="o")
+    assert med.no_prior(c, context(same_day)).status is Status.MISSING
+    later = given(teclistamab, day(1), rtype="MedicationRequest", status="active", id="o")
+    assert med.no_prior(c, context(later)).status is Status.MET
+
+
+def test_a_drug_started_the_day_the_last_line_ended_is_not_certainly_a_new_line_and_the_next_day_is():
+    first = (BORT, "2022-01-01", "2022-06-30")
+    assert _lines(first, (DARA, "2022-06-30", "2022-12-31")) == (1, 1)  # a lower bound: counted as unsure
+    assert _lines(first, (DARA, "2022-07-01", "2022-12-31")) == (2, 0)
