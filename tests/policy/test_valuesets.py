@@ -239,3 +239,30 @@ def test_every_responding_status_meets_elrexfio_continued_response(system, code)
                   "code": coded("http://loinc.org", "97509-4"), "effectiveDateTime": "2026-11-10",
                   "valueCodeableConcept": coded(system, code)}
     assert run("LA.PHAR.652", "responding", [status_obs]) is Status.MET
+
+
+def _result(system: str, code: str, when: str, **value: object) -> dict:
+    return {"resourceType": "Observation", "id": f"obs-{code}", "status": "final", "code": coded(system, code),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when, **value}
+
+
+@pytest.mark.parametrize("system, code", members("LAB-FLC-RATIO"), ids=lambda v: str(v)[-14:])
+def test_every_flc_ratio_code_is_read_as_the_ratio(system, code):
+    """Each LOINC code a lab may report the κ/λ ratio under (LA.PHAR.652 I.A.5.a.iii)."""
+    ucum = "http://unitsofmeasure.org"
+    kappa = _result("http://loinc.org", "36916-5", "2026-11-12",
+                    valueQuantity={"value": 15, "unit": "mg/dL", "system": ucum, "code": "mg/dL"})
+    ratio = _result(system, code, "2026-11-12",
+                    valueQuantity={"value": 18.75, "unit": "1", "system": ucum, "code": "1"})
+    assert run("LA.PHAR.652", "flc", [kappa, ratio]) is Status.MET
+
+
+@pytest.mark.parametrize("system, code", members("STATUS-STABLE-OR-BETTER"), ids=lambda v: str(v)[-14:])
+def test_every_stable_or_better_status_shows_no_progression(system, code):
+    """MP-RX-FP-14-23 B.i "no evidence of disease progression": stable, responding and remission statuses."""
+    dose = {"resourceType": "MedicationAdministration", "id": "dose", "status": "completed",
+            "subject": {"reference": "Patient/p1"},
+            "medicationCodeableConcept": coded("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "J9039"),
+            "effectivePeriod": {"start": "2026-10-01", "end": "2026-10-28"}}
+    status = _result("http://loinc.org", "97509-4", "2026-11-10", valueCodeableConcept=coded(system, code))
+    assert run("MP-RX-FP-14-23", "no-progression", [dose, status]) is Status.MET
