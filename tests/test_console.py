@@ -180,3 +180,45 @@ def test_console_endpoints_answer_bad_input_clearly(client):
     assert client.post("/console/markdown", json={"markdown": 3}).status_code == 400
     html = client.post("/console/markdown", json={"markdown": f"{XSS} [x](javascript:alert(1))"}).json["html"]
     assert "<img" not in html and "javascript:" not in html.split("[x]")[0] and "href" not in html
+
+
+def test_server_mode_reads_the_fhir_server_and_saves_the_answers_there(server, page, fhir_server):
+    import requests
+    from conftest import FHIR_TOKEN
+
+    key = "elx-nospec"
+    page.goto(f"{server}/console")
+    page.click("#tab-server")
+    page.fill("#fhir-base", fhir_server)
+    page.fill("#fhir-token", FHIR_TOKEN)
+    page.fill("#fhir-patient", SCENARIOS[key]["patientId"])
+    page.fill("#fhir-user", SCENARIOS[key]["userId"])
+    page.select_option("#fhir-drug", label=next(o for o in page.locator("#fhir-drug option").all_inner_texts()
+                                                if "LA.PHAR.652" in o))
+    page.click("#server button[type=submit]")
+    page.click("#orders button")
+    assert "LA.PHAR.652 — initial criteria" in outcome_line(page)
+    request = json.loads(page.text_content("#raw-request"))
+    assert request["fhirServer"] == fhir_server and "prefetch" not in request  # read from the server itself
+    rows = {r.locator("td").nth(1).inner_text(): r.locator("td").nth(2).inner_text()
+            for r in page.locator("#criteria tbody tr").all()}
+    assert rows["Diagnosis of MM"] == "met"  # the Condition came from the FHIR server
+    assert rows["Prescribed by or in consultation with an oncologist or hematologist"] == "missing"
+    page.click("#complete-doc")
+    page.wait_for_selector("#q-prescriber")
+    page.select_option("#q-prescriber", "true")
+    page.click("#dtr-form button[type=submit]")
+    page.wait_for_selector("#before-after:not([hidden])")
+    headers = {"Authorization": f"Bearer {FHIR_TOKEN}"}
+    saved = [e["resource"] for e in requests.get(f"{fhir_server}/QuestionnaireResponse", headers=headers,
+                                                 params={"_count": 500}, timeout=10).json().get("entry", [])
+             if e["resource"].get("questionnaire", "").endswith("/fhir/Questionnaire/la-phar-652")]
+    try:
+        assert len(saved) == 1 and saved[0]["subject"]["reference"] == f"Patient/{SCENARIOS[key]['patientId']}"
+        rows = {r.locator("td").nth(1).inner_text(): r.locator("td").nth(2).inner_text()
+                for r in page.locator("#criteria tbody tr").all()}
+        assert rows["Prescribed by or in consultation with an oncologist or hematologist"] == "met"
+        shot(page, "server-mode")
+    finally:  # the FHIR server is shared by the session: remove what this test wrote
+        for qr in saved:
+            requests.delete(f"{fhir_server}/QuestionnaireResponse/{qr['id']}", headers=headers, timeout=10)
