@@ -10,11 +10,13 @@ from typing import Any
 
 import click
 
+from . import __version__
 from .errors import MappingError
 from .settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
 
 @click.group()
+@click.version_option(__version__, prog_name="pa-advisor")
 def main() -> None:
     """PA Advisor: prior-authorization guidance as a CDS Hooks service."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .settings import PROJECT_ROOT
+from .settings import FIXTURES_DIR
 
 
 class SandboxError(RuntimeError):
@@ -39,7 +39,7 @@ def post_fixtures(base: str, token: str | None, keys: tuple[str, ...] = ()) -> I
     if token:
         headers["Authorization"] = f"Bearer {token}"
     with requests.Session() as session:
-        for path in sorted((PROJECT_ROOT / "fhir_fixtures" / "bundles").glob("*.json")):
+        for path in sorted((FIXTURES_DIR / "bundles").glob("*.json")):
             if keys and path.stem not in keys:
                 continue
             resp = session.post(base.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)

@@ -7,8 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MAPPINGS = PROJECT_ROOT / "mappings"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    """A data folder of the project: beside the package in a source checkout (and an editable install), inside
+    it (cdshooks/<name>, package data) in a regular `pip install .`."""
+    beside = PACKAGE_DIR.parent / name
+    return beside if beside.is_dir() else PACKAGE_DIR / name
+
+
+DEFAULT_MAPPINGS = _bundled("mappings")
+FIXTURES_DIR = _bundled("fhir_fixtures")
 
 
 class SettingsError(ValueError):

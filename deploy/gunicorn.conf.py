@@ -15,3 +15,19 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None  # our own JSON log carries the fields we allow (no PHI in URLs or bodies)
 errorlog = "-"
+
+
+def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)
+    """Check the settings and mappings once in the master: a bad PA_* value or mapping file is one line and exit 2,
+    not a traceback from every worker ("Worker failed to boot")."""
+    import sys
+
+    from cdshooks.app import ConfigError, create_app
+    from cdshooks.errors import MappingError
+    from cdshooks.settings import SettingsError
+
+    try:
+        create_app()
+    except (ConfigError, MappingError, SettingsError) as exc:
+        sys.stderr.write(f"pa-advisor: cannot start: {exc}\n")
+        sys.exit(2)

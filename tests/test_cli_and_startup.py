@@ -151,3 +151,23 @@ def test_fixtures_load_command(fhir_server):
     assert f"loaded {len(SCENARIOS)} of {len(SCENARIOS)} bundles" in result.output
     bad = CliRunner().invoke(main, ["fixtures", "load", "--fhir-server", fhir_server, "--token", "wrong"])
     assert bad.exit_code == 1 and "HTTP 401" in bad.output
+
+
+@pytest.mark.parametrize("name, value", [("PA_FHIR_DEADLINE", "soon"), ("PA_REPLAY_STORE", "mongodb://x"),
+                                         ("PA_MAPPINGS_DIR", "/nonexistent")])
+def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path, name, value):
+    """deploy/Dockerfile's CMD: gunicorn with deploy/gunicorn.conf.py checks settings and mappings once, in the
+    master, instead of every worker failing to boot with a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PA_DEV_MODE": "1", "PA_BIND": "127.0.0.1:0", name: value,
+           "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db"}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"),
+                           "cdshooks.app:create_app()"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert "pa-advisor: cannot start: " in done.stderr and "Traceback" not in done.stderr
+    assert name in done.stderr or value in done.stderr

@@ -12,9 +12,7 @@ from typing import Any
 from cdshooks.ehr import hook_request, prefetch_from_resources
 from cdshooks.fhirdates import parse_date
 from cdshooks.hooks import PrefetchSpec
-from cdshooks.settings import PROJECT_ROOT
-
-FIXTURES = PROJECT_ROOT / "fhir_fixtures"
+from cdshooks.settings import FIXTURES_DIR as FIXTURES
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,64 @@
+"""A regular (not editable) install carries its mappings, fixtures, console and schemas: built as a wheel, installed
+into a folder of its own, and run from another folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from cdshooks.sandbox import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, **kw)
+
+
+def test_a_regular_install_serves_lints_and_explains_from_any_folder(tmp_path):
+    wheels, site, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop("PA_MAPPINGS_DIR", None)
+    built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
+                  str(ROOT)], tmp_path, os.environ.copy())
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("pa_advisor-*.whl")
+    installed = _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                     tmp_path, os.environ.copy())
+    assert installed.returncode == 0, installed.stderr
+    cli = [sys.executable, "-c", "from cdshooks.cli import main; main()"]
+    where = _run([sys.executable, "-c", "import cdshooks.settings as s; print(s.DEFAULT_MAPPINGS, s.FIXTURES_DIR)"],
+                 elsewhere, env)
+    assert where.stdout.split() == [str(site / "cdshooks" / "mappings"), str(site / "cdshooks" / "fhir_fixtures")]
+    version = _run([*cli, "--version"], elsewhere, env)
+    assert version.returncode == 0 and "pa-advisor, version" in version.stdout
+    lint = _run([*cli, "lint"], elsewhere, env)
+    assert lint.returncode == 0 and "mappings OK" in lint.stdout, lint.stdout + lint.stderr
+    explain = _run([*cli, "explain", str(site / "cdshooks" / "fhir_fixtures" / "bundles" / "elx-approve.json"),
+                    "--drug", "J1323"], elsewhere, env)
+    assert explain.returncode == 0 and "likely-approved" in explain.stdout, explain.stdout + explain.stderr
+    port = free_port()
+    server = subprocess.Popen([*cli, "serve", "--dev", "--port", str(port), "--workers", "1"], cwd=elsewhere, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, ready = time.monotonic() + 60, None
+        while time.monotonic() < deadline and ready is None:
+            try:
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        assert ready is not None and ready.status_code == 200, "the installed service did not come up"
+        assert ready.json()["mappings"] == 4
+        patients = requests.get(f"http://127.0.0.1:{port}/console/patients.json", timeout=5).json()
+        assert len(patients) == len(json.loads((ROOT / "fhir_fixtures" / "manifest.json").read_text())["scenarios"])
+        assert requests.get(f"http://127.0.0.1:{port}/console", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
