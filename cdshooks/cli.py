@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -39,6 +40,10 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
+    from .multiproc import shared_metrics_dir
+
+    # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
+    shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
     from .app import ConfigError, create_app
 
     overrides: dict[str, Any] = {"dev_mode": True} if dev else {}

@@ -1,10 +1,19 @@
 """Prometheus metrics (prometheus-client), one registry per app. Labels never carry PHI: service ids,
-status codes, resource types, policy ids, outcomes and a small fixed set of failure classes."""
+status codes, resource types, policy ids, outcomes and a small fixed set of failure classes.
+
+Under gunicorn with several workers, `multiproc.shared_metrics_dir` (called before prometheus_client is imported)
+makes every worker write its values to one folder and /metrics sum them: any worker scraped gives the whole
+service's counts.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .multiproc import MULTIPROC_ENV
 
 FAILURE_CLASSES = (("timed out", "timeout"), ("deadline", "timeout"), ("not authorized", "unauthorized"),
                    ("answered 5", "server-error"), ("unreachable", "unreachable"), ("malformed", "malformed"),
@@ -42,4 +51,8 @@ class Metrics:
             self.fhir_failures.labels(resource, failure_class(error)).inc()
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # every worker's values, summed
+            return generate_latest(registry)
         return generate_latest(self.registry)

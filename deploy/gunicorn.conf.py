@@ -3,6 +3,11 @@
 import multiprocessing
 import os
 
+from cdshooks.multiproc import shared_metrics_dir
+
+# Before any worker imports prometheus_client: every worker's metrics land in one folder, summed by /metrics.
+shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
+
 bind = os.environ.get("PA_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("PA_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
 # Threaded workers: a slow client (or a slow-loris attack) holds one thread, not a whole worker, so /healthz and
