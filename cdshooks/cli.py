@@ -10,13 +10,48 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from . import __version__
 from .errors import MappingError
 from .settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
 
-@click.group()
+class _Cli(click.Group):
+    """Mistakes and expected failures end in one line on stderr and a non-zero exit, never a traceback: a usage
+    error (exit 2), a file that is missing or a folder, a server down or refusing, unreadable JSON or YAML (exit 1).
+    Anything else is a bug of ours and keeps its traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", 1)
+        except (OSError, ValueError, yaml.YAMLError, MappingError, SettingsError) as exc:
+            _fail(_one_line(exc), 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    import requests
+
+    if isinstance(exc, requests.ConnectionError) and exc.request is not None:
+        return f"cannot reach {exc.request.url}: is the server running?"
+    if isinstance(exc, requests.Timeout) and exc.request is not None:
+        return f"no answer in time from {exc.request.url}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"pa-advisor: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=_Cli)
 @click.version_option(__version__, prog_name="pa-advisor")
 def main() -> None:
     """PA Advisor: prior-authorization guidance as a CDS Hooks service."""
@@ -45,6 +80,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
     shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
     from .app import ConfigError, create_app
+    from .store import StoreError
 
     overrides: dict[str, Any] = {"dev_mode": True} if dev else {}
     if trust:
@@ -59,6 +95,9 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
         app = create_app(settings)  # fail here, loudly, before forking workers
     except (ConfigError, MappingError, SettingsError) as exc:
         click.echo(f"pa-advisor: cannot start: {exc}", err=True)
+        sys.exit(2)
+    except StoreError as exc:
+        click.echo(f"pa-advisor: cannot start: PA_STORE_URL: {exc} (is the database running?)", err=True)
         sys.exit(2)
     if settings.dev_mode:
         click.echo("*** DEV MODE: EHR JWTs are NOT verified. Never expose this to a network you do not trust. ***",

@@ -131,7 +131,9 @@ def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, s
         return 0 if resp.status_code == 200 else 1
     cards = resp.json().get("cards", [])
     if not cards:
-        console.print("No cards: no policy governs this order for this patient's coverage.")
+        console.print(f"No cards: no policy governs drug {drug!r} for this patient's coverage (a payer, line of "
+                      "business or drug code the policies do not name).")
+        return 1
     for card in cards:
         console.rule(f"[bold]{card['indicator'].upper()}[/bold] {card['summary']}")
         console.print(Markdown(card.get("detail", "")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
                                           draft_orders=[order])
     policies = governing_policies(library, order_concepts(order, record))
     if not policies:
-        console.print(f"No policy governs drug {drug!r}.")
+        print(f"pa-advisor: no policy governs drug {drug!r}", file=sys.stderr)
         return 1
     anchor = on or parse_date(order.get("authoredOn")) or date.today()
     for policy, match in policies:

@@ -65,6 +65,8 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
     """(problems, notes). Each file is checked on its own so one broken file does not hide the others."""
     problems: list[str] = []
     notes: list[str] = []
+    if not (Path(root) / "schema").is_dir():
+        return [f"{root}: not a mappings folder (it has no schema/ folder)"], notes
     try:
         valuesets = load_valuesets(root)
         payers = load_payers(root)

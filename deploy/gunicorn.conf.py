@@ -30,9 +30,13 @@ def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)
     from cdshooks.app import ConfigError, create_app
     from cdshooks.errors import MappingError
     from cdshooks.settings import SettingsError
+    from cdshooks.store import StoreError
 
     try:
         create_app()
     except (ConfigError, MappingError, SettingsError) as exc:
         sys.stderr.write(f"pa-advisor: cannot start: {exc}\n")
+        sys.exit(2)
+    except StoreError as exc:
+        sys.stderr.write(f"pa-advisor: cannot start: PA_STORE_URL: {exc} (is the database running?)\n")
         sys.exit(2)

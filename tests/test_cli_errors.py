@@ -1,0 +1,79 @@
+"""Every CLI command and every PA_* setting, given a bad value, answers one line on stderr and a non-zero exit —
+never a traceback. Run as a real process, as a person would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cdshooks.sandbox import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = str(ROOT / "fhir_fixtures" / "bundles" / "elx-approve.json")
+DOWN = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+
+COMMANDS = [  # (what, args, a fragment of the one line)
+    ("unknown command", ["frobnicate"], "No such command"),
+    ("explain: missing file", ["explain", "/nonexistent/x.json", "--drug", "J1323"], "does not exist"),
+    ("explain: a folder", ["explain", str(ROOT), "--drug", "J1323"], "Is a directory"),
+    ("explain: not JSON", ["explain", str(ROOT / "README.md"), "--drug", "J1323"], "pa-advisor:"),
+    ("explain: no policy for the drug", ["explain", BUNDLE, "--drug", "161"], "no policy governs drug '161'"),
+    ("explain: bad date", ["explain", BUNDLE, "--drug", "J1323", "--date", "soon"], "'soon'"),
+    ("lint: missing folder", ["lint", "--mappings", "/nonexistent"], "not a mappings folder"),
+    ("lint: a file", ["lint", "--mappings", BUNDLE], "not a mappings folder"),
+    ("fixtures load: server down", ["fixtures", "load", "--fhir-server", DOWN], "cannot reach"),
+    ("hook: service down", ["hook", "order-sign", "--patient", "p", "--drug", "J1323", "--fhir-server", DOWN,
+                            "--service", DOWN], "cannot reach"),
+    ("hook: unknown hook", ["hook", "order-review", "--patient", "p", "--drug", "J1323", "--fhir-server", DOWN],
+     "order-review"),
+    ("hook: key without iss", ["hook", "order-sign", "--patient", "p", "--drug", "J1323", "--fhir-server", DOWN,
+                               "--sign-key", BUNDLE], "--sign-key needs --iss"),
+    ("serve: no trust and no --dev", ["serve"], "cannot start"),
+    ("serve: trust file missing", ["serve", "--trust", "/nonexistent.yaml"], "does not exist"),
+    ("serve: bad port", ["serve", "--dev", "--port", "http"], "'http'"),
+]
+
+SETTINGS = [  # every PA_* variable `serve` reads, with a value it cannot use
+    ("PA_MAPPINGS_DIR", "/nonexistent"), ("PA_MAX_BODY_BYTES", "5MB"), ("PA_MAX_ORDERS", "0"),
+    ("PA_MAX_BUNDLE_ENTRIES", "-1"), ("PA_FHIR_CONNECT_TIMEOUT", "fast"), ("PA_FHIR_READ_TIMEOUT", "0"),
+    ("PA_FHIR_DEADLINE", "soon"), ("PA_FHIR_MAX_PAGES", "1.5"), ("PA_FHIR_PAGE_SIZE", "all"),
+    ("PA_FHIR_WORKERS", "0"), ("PA_FHIR_PER_SERVER", "-3"), ("PA_PUBLIC_URL", "pa.example.org"),
+    ("PA_REPLAY_STORE", "mongodb://x"), ("PA_AUDIT_RETENTION_DAYS", "forever"), ("PA_DTR_CONTEXT_HOURS", "0"),
+    ("PA_STORE_URL", "postgresql://nobody@127.0.0.1:1/none"), ("PA_TRUST_FILE", "/nonexistent.yaml"),
+]
+
+
+def _cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db", **env}
+    for key in ("PA_DEV_MODE", "PA_TRUST_FILE"):
+        if key not in env:
+            full.pop(key, None)
+    return subprocess.run([sys.executable, "-c", "from cdshooks.cli import main; main()", *args], cwd=tmp_path,
+                          env=full, capture_output=True, text=True, timeout=60)
+
+
+def _one_line(done: subprocess.CompletedProcess, fragment: str) -> None:
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    # The service's own JSON log lines (e.g. the dev-mode warning) are not the message to the person.
+    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith('{"ts"')]
+    assert len(lines) == 1, lines
+    assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("what, args, fragment", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_a_command_mistake_is_one_line(tmp_path, what, args, fragment):
+    _one_line(_cli(args, tmp_path), fragment)
+
+
+@pytest.mark.parametrize("name, value", SETTINGS, ids=[s[0] for s in SETTINGS])
+def test_a_bad_setting_stops_serve_in_one_line_naming_it(tmp_path, name, value):
+    # The trust file is read in trust mode only (--dev trusts every caller).
+    mode = ["--public-url", "https://pa.example.org"] if name == "PA_TRUST_FILE" else ["--dev"]
+    done = _cli(["serve", *mode, "--port", str(free_port())], tmp_path, **{name: value})
+    _one_line(done, "cannot start")
+    assert name in done.stderr or value in done.stderr
