@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = {"pa-advisor-policies": "policies", "pa-advisor-valuesets": "valuesets", "pa-advisor-mapping-schema": "schema"}
+FOLDERS = {"pa-advisor-policies": "policies", "pa-advisor-valuesets": "valuesets",
+           "pa-advisor-mapping-schema": "schema"}
 
 
 def configmaps(mappings: Path) -> str:
