@@ -57,3 +57,18 @@ def test_the_compose_file_follows_the_compose_specification():
     assert {"pa-advisor-1", "pa-advisor-2", "nginx", "postgres", "redis", "sekmet"} <= set(compose["services"])
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "server pa-advisor-1:8080" in nginx and "server pa-advisor-2:8080" in nginx
+
+
+def test_the_image_pins_every_runtime_dependency():
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = deps["dependencies"] + deps["optional-dependencies"]["postgres"]
+    pinned = {re.split(r"==", line)[0].lower().replace("_", "-")
+              for line in (ROOT / "deploy" / "constraints.txt").read_text().splitlines()
+              if line and not line.startswith("#")}
+    for dep in wanted:
+        name = re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is not pinned in deploy/constraints.txt"
+    assert "constraints.txt" in (ROOT / "deploy" / "Dockerfile").read_text()

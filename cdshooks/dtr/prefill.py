@@ -29,7 +29,7 @@ class DtrContext:
     patient_id: str
     order_ref: str
     pathway: str
-    # criterion id → {"status", "evidence", "value"}
+    # criterion id → {"status", "evidence", "value", "applies"} (applies: false when an applies_if ruled it out)
     criteria: dict[str, dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
