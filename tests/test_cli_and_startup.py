@@ -97,6 +97,27 @@ def test_lint_fails_on_a_criterion_with_no_question_text(tmp_path, change):
     assert "Traceback" not in bad.output
 
 
+@pytest.mark.parametrize("before, after, message", [
+    ("codes: DISEASE-STATUS, met_values: STATUS-WORSENED}", "codes: DISEASE-STATUS, met_value: STATUS-WORSENED}",
+     "no parameter 'met_value'; did you mean 'met_values'?"),
+    ("codes: DRUG-ANTIMM, min: 4, transplant", "codes: DRUG-ANTIMM, transplant", "kind 'lines' needs params.min"),
+    ("params: {codes: SPEC-HEMONC}", "params: {codes: SPEC-HEMONC, colour: red}", "no parameter 'colour'"),
+    ("[{from_week: 25, to_week: 48,", "[{from_weeks: 25, to_week: 48,", "did you mean 'from_week'?"),
+    ("step_up: [{max_dose: 12 mg}", "step_up: [{max_doze: 12 mg}", "did you mean 'max_dose'?"),
+])
+def test_lint_refuses_a_misspelled_unknown_or_missing_parameter(tmp_path, before, after, message):
+    """Each used to pass lint and then evaluate to `missing` (or crash) at the first patient."""
+    root = tmp_path / "mappings"
+    shutil.copytree(DEFAULT_MAPPINGS, root)
+    policy = root / "policies" / "la-phar-652-elranatamab.yaml"
+    text = policy.read_text()
+    assert before in text
+    policy.write_text(text.replace(before, after, 1))
+    bad = CliRunner().invoke(main, ["lint", "--mappings", str(root)])
+    assert bad.exit_code == 1 and message in bad.output, bad.output
+    assert "la-phar-652-elranatamab.yaml" in bad.output and "Traceback" not in bad.output
+
+
 DRUG_OF = {"elx": "J1323", "ide": "Q2055", "blin": "J9039", "lem": "J0202"}
 
 

@@ -46,3 +46,37 @@ CODESET_PARAMS = frozenset({
 CODESET_LIST_PARAMS = frozenset({"components"})
 # Parameters written "<number> <UCUM unit>", compiled to Quantity and checked against UCUM at load time.
 QUANTITY_PARAMS = frozenset({"threshold", "max_dose", "max_daily", "max_daily_per_m2"})
+
+# Each kind's parameters: (required, optional). The loader refuses a missing required one and any other name
+# ("did you mean …" for a near miss), so a typo fails `lint` and start-up instead of evaluating to `missing`.
+PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    kind: (frozenset(required.split()), frozenset(optional.split())) for kind, required, optional in (
+        ("diagnosis", "codes", "clinical_status not_met_codes order_reason unspecific_codes"),
+        ("no_diagnosis", "codes", "ask_codes unless_codes"),
+        ("age", "", "min below"),
+        ("specialty", "codes", ""),
+        ("disease_status", "codes met_values", "not_met_values since_first_dose"),
+        ("progression_window", "codes days drugs worsened", ""),
+        ("documentation", "", "report"),
+        ("never", "", "reason"),
+        ("lab", "codes threshold", "comparator label lookback_days"),
+        ("flc", "kappa lambda ratio threshold", "comparator lookback_days ratio_high ratio_low"),
+        ("med_class", "codes", "intolerance_counts intolerance_reasons label"),
+        ("no_prior", "codes", "history_codes"),
+        ("concurrent", "codes", "stale_days"),
+        ("combination", "components", "window_days"),
+        ("lines", "codes min", "transplant change_reasons status_codes worsened"),
+        ("failure", "codes reasons", ""),
+        ("time_since_last", "months", ""),
+        ("receiving", "", "current_within_days min_days"),
+        ("cycles", "max", "gap_days"),
+        ("order_quantity", "max", ""),
+        ("dose", "phases", "phase_by strict_phase course_label"),
+        ("dose_increase", "", ""),
+        ("same_as", "ref", "note"),
+        ("all", "", ""), ("any", "", ""), ("not", "", ""), ("at_least", "n", ""),
+    )
+}
+# Keys of one phase of a dose schedule (and of its step_up doses).
+PHASE_KEYS = frozenset({"from_week", "to_week", "course", "max_dose", "max_daily", "max_daily_per_m2", "max_days",
+                        "max_count", "min_interval_days", "step_up", "weight_below_kg"})

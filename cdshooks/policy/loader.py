@@ -6,6 +6,7 @@ start-up with a message a deployer can act on.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ import yaml
 from cdshooks.errors import MappingError
 
 from .codes import EMPTY, SYSTEMS, CodeSet, normalize_code
-from .kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, QUANTITY_PARAMS
+from .kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, PARAMS, PHASE_KEYS, QUANTITY_PARAMS
 from .model import (
     COMBINATORS,
     Applicability,
@@ -155,6 +156,27 @@ class _Compiler:
         except (ValueError, UnitError) as exc:
             raise self.fail(where, f"not '<number> <UCUM unit>': {value!r} ({exc})") from exc
 
+    def check_params(self, kind: str, raw: Mapping[str, Any], where: str) -> None:
+        """Required parameters present, no unknown ones (a misspelling names the likely intended one)."""
+        required, optional = PARAMS.get(kind, (frozenset(), frozenset()))
+        self._known(raw, required | optional, where, f"kind {kind!r}")  # first: a misspelling explains a gap
+        for key in sorted(required - set(raw)):
+            raise self.fail(where, f"kind {kind!r} needs params.{key}")
+        for i, phase in enumerate((raw.get("phases") or ()) if kind == "dose" else ()):
+            at = f"{where}.phases[{i}]"
+            self._known(phase, PHASE_KEYS, at, "a dose phase")
+            for j, step in enumerate(phase.get("step_up") or ()):
+                self._known(step, PHASE_KEYS - {"step_up"}, f"{at}.step_up[{j}]", "a step-up dose")
+
+    def _known(self, raw: Any, allowed: frozenset[str], where: str, what: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, f"expected a mapping of parameters, not {type(raw).__name__}")
+        for key in raw:
+            if key not in allowed:
+                near = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f" (allowed: {', '.join(sorted(allowed)) or 'none'})"
+                raise self.fail(f"{where}.{key}", f"{what} has no parameter {key!r}{hint}")
+
     def params(self, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in raw.items():
@@ -184,14 +206,12 @@ class _Compiler:
         children = tuple(self.criterion(ch, f"{where}.criteria[{i}]") for i, ch in enumerate(raw.get("criteria", [])))
         if kind in COMBINATORS and not children:
             raise self.fail(where, f"combinator {kind!r} needs criteria")
+        self.check_params(kind, raw.get("params", {}), f"{where}.params")
         params = self.params(raw.get("params", {}), f"{where}.params")
         if kind == "same_as":
             self.refs.append((params.get("ref", ""), f"{where}.params.ref"))
         if raw.get("applies_if"):
             self.refs.append((raw["applies_if"], f"{where}.applies_if"))
-        if kind in ("diagnosis", "no_diagnosis", "lab", "med_class", "no_prior", "concurrent", "lines",
-                    "failure", "specialty", "disease_status") and "codes" not in params:
-            raise self.fail(f"{where}.params", f"kind {kind!r} needs params.codes")
         crit = Criterion(
             id=cid, kind=kind, text=raw["text"], source=source, params=params, children=children,
             request=raw.get("request"), ambiguity=raw.get("ambiguity"), where=f"{self.path}: {where}",
