@@ -126,7 +126,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
 
 @main.command()
 @click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
-              show_default=True)
+              envvar="PA_MAPPINGS_DIR", show_default=True)
 def lint(mappings_dir: Path) -> None:
     """Check every mapping file against its schema, the value sets and the policy outlines."""
     from .lint import lint_mappings
@@ -152,7 +152,8 @@ def _load_resources(path: Path) -> list[dict]:
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
 @click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) or name")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="evaluate as of this date")
-@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS)
+@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
+              envvar="PA_MAPPINGS_DIR")
 def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
     """Evaluate one patient bundle for one drug and print the criteria with their evidence."""
     from .explain import explain_bundle

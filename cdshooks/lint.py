@@ -12,6 +12,7 @@ import yaml
 
 from .dtr.questionnaire import items_of, questionnaire
 from .errors import MappingError
+from .policy.codes import SYSTEMS
 from .policy.loader import _schema, load_payers, load_policy, load_valuesets
 from .policy.model import Policy
 
@@ -88,7 +89,7 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
         for c in leaves:
             if c.request is None:
                 problems.append(f"{c.where}: criterion {c.id!r} has no `request` (what to document when missing)")
-        problems += dtr_problems(policy)
+        problems += drug_problems(policy) + dtr_problems(policy)
         notes.append(f"{path.name}: {policy.id}, {len(policy.criteria_by_id)} criteria")
     return problems, notes
 
@@ -105,4 +106,18 @@ def dtr_problems(policy: Policy) -> list[str]:
         Questionnaire.model_validate(q)
     except ValidationError as exc:
         out.append(f"{policy.file}: its DTR Questionnaire is not valid FHIR R4: {str(exc).splitlines()[0]}")
+    return out
+
+
+def drug_problems(policy: Policy) -> list[str]:
+    """`drug.coding` (the code every coverage-information and card names) is well-formed and in the drug's own
+    value set — otherwise an order coded exactly as the policy says would not route to it."""
+    system, code = policy.drug_coding["system"], policy.drug_coding["code"]
+    short = next((k for k, url in SYSTEMS.items() if url == system), None)
+    where = f"{policy.file}: $.drug.coding"
+    out = []
+    if short in SHAPES and not SHAPES[short].match(code):
+        out.append(f"{where}: {code!r} is not a well-formed {short.upper()} code")
+    if not policy.drug_codes.match_coding(policy.drug_coding):
+        out.append(f"{where}: {code!r} is not in the drug's own value set ({policy.drug_codes.id})")
     return out

@@ -11,6 +11,7 @@ from conftest import SCENARIOS, scenario_request
 
 from cdshooks import fhir_models
 from cdshooks.cards import COVERAGE_INFO_URL
+from cdshooks.settings import DEFAULT_MAPPINGS
 
 ALLOWED_TOKENS = {"{{context.patientId}}", "{{context.userId}}", "{{userPractitionerId}}"}
 
@@ -319,7 +320,8 @@ def test_every_hook_call_is_audited_without_phi(client, app, library):
 def test_health_and_readiness(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["mappings"] == 4 and ready.json["store"] == "ok"
+    policies = len(list(DEFAULT_MAPPINGS.glob("policies/*.yaml")))
+    assert ready.status_code == 200 and ready.json["mappings"] == policies and ready.json["store"] == "ok"
 
 
 def test_cors_preflight_needs_no_credentials(client):

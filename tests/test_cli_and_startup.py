@@ -106,6 +106,18 @@ def test_lint_fails_on_a_criterion_with_no_question_text(tmp_path, change):
     ("step_up: [{max_dose: 12 mg}", "step_up: [{max_doze: 12 mg}", "did you mean 'max_dose'?"),
 ])
 def test_lint_refuses_a_misspelled_unknown_or_missing_parameter(tmp_path, before, after, message):
+    _lint_with(tmp_path, before, after, message)
+
+
+@pytest.mark.parametrize("before, after, message", [
+    ("coding: [hcpcs, J1323,", "coding: [hcpcs, J13234,", "'J13234' is not a well-formed HCPCS code"),
+    ("coding: [hcpcs, J1323,", "coding: [hcpcs, J9999,", "'J9999' is not in the drug's own value set"),
+])
+def test_lint_checks_the_policy_drug_code(tmp_path, before, after, message):
+    _lint_with(tmp_path, before, after, message)
+
+
+def _lint_with(tmp_path, before, after, message):
     """Each used to pass lint and then evaluate to `missing` (or crash) at the first patient."""
     root = tmp_path / "mappings"
     shutil.copytree(DEFAULT_MAPPINGS, root)

@@ -38,7 +38,8 @@ def refused(root: Path) -> MappingError:
 
 def test_the_bundled_mappings_load_and_lint_clean():
     library = load_library(DEFAULT_MAPPINGS)
-    assert {p.id for p in library.policies} == {"LA.PHAR.652", "CP.PHAR.481", "MP-RX-FP-14-23", "CP.PHAR.243"}
+    # The seed policies are all there (a pharmacist's fifth one must not break this).
+    assert {"LA.PHAR.652", "CP.PHAR.481", "MP-RX-FP-14-23", "CP.PHAR.243"} <= {p.id for p in library.policies}
     problems, _ = lint_mappings(DEFAULT_MAPPINGS)
     assert problems == []
 
