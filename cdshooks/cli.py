@@ -166,6 +166,20 @@ def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
     sys.exit(code)
 
 
+@main.command()
+@click.argument("name", required=False)
+@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
+              envvar="PA_MAPPINGS_DIR")
+def kinds(name: str | None, mappings_dir: Path) -> None:
+    """The criterion kinds: parameters, meaning, and an example from the mappings (all, or one NAME)."""
+    from .kinds_reference import reference
+
+    text = reference(mappings_dir, name)
+    if text is None:
+        raise click.UsageError(f"no criterion kind {name!r} (pa-advisor kinds lists them)")
+    click.echo(text)
+
+
 @main.group()
 def fixtures() -> None:
     """The synthetic patients in fhir_fixtures/."""

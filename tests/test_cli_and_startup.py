@@ -204,3 +204,16 @@ def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path,
     assert done.returncode == 2
     assert "pa-advisor: cannot start: " in done.stderr and "Traceback" not in done.stderr
     assert name in done.stderr or value in done.stderr
+
+
+def test_every_kind_has_a_parameter_schema_and_a_reference_entry():
+    from cdshooks.policy.kinds import KINDS, PARAMS
+
+    assert set(KINDS) <= set(PARAMS)
+    listing = CliRunner().invoke(main, ["kinds"])
+    assert listing.exit_code == 0
+    for kind in PARAMS:
+        assert f"\n{kind}\n" in f"\n{listing.output}", kind
+    lines = CliRunner().invoke(main, ["kinds", "lines"]).output
+    assert "required: codes, min" in lines and "kind: lines" in lines  # a real example from the mappings
+    assert CliRunner().invoke(main, ["kinds", "nope"]).exit_code == 2
