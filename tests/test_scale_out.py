@@ -24,7 +24,7 @@ from cdshooks.sandbox import free_port
 from cdshooks.store import Store
 
 ISS = "https://ehr.example.org"
-REDIS_URL = os.environ.get("PA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("PA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
