@@ -45,7 +45,7 @@ CODESET_PARAMS = frozenset({
 # Parameters that are a list of value sets, each kept separate.
 CODESET_LIST_PARAMS = frozenset({"components"})
 # Parameters written "<number> <UCUM unit>", compiled to Quantity and checked against UCUM at load time.
-QUANTITY_PARAMS = frozenset({"threshold", "max_dose", "max_daily", "max_daily_per_m2"})
+QUANTITY_PARAMS = frozenset({"threshold", "max_dose", "max_daily", "max_daily_per_m2", "max_dose_per_kg"})
 
 # Each kind's parameters: (required, optional). The loader refuses a missing required one and any other name
 # ("did you mean …" for a near miss), so a typo fails `lint` and start-up instead of evaluating to `missing`.
@@ -78,5 +78,6 @@ PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     )
 }
 # Keys of one phase of a dose schedule (and of its step_up doses).
-PHASE_KEYS = frozenset({"from_week", "to_week", "course", "max_dose", "max_daily", "max_daily_per_m2", "max_days",
-                        "max_count", "min_interval_days", "step_up", "weight_below_kg"})
+PHASE_KEYS = frozenset({"from_week", "to_week", "course", "max_dose", "max_dose_per_kg", "max_daily",
+                        "max_daily_per_m2", "max_days", "max_count", "min_interval_days", "step_up",
+                        "weight_below_kg"})

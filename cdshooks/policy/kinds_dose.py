@@ -4,7 +4,8 @@ A phase is chosen by week of therapy (weeks since the first dose given) or by co
 was never given). Limits per phase: `max_dose` per administration, `max_daily` amount per day (an amount given
 over a duration is a rate: a 112 µg bag over 96 h is 28 µg/day), `min_interval_days`, `max_days` of dosing,
 `max_count` administrations per order, `step_up` limits for the first doses of a first course, and for
-patients under `weight_below_kg` a body-surface limit `max_daily_per_m2` (never above the fixed `max_daily`).
+patients under `weight_below_kg` a body-surface limit `max_daily_per_m2` (never above the fixed `max_daily`), and
+`max_dose_per_kg` a per-dose limit by the latest body weight.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def body_codes(c: Criterion) -> set[tuple[str, str]]:
     """The body weight and height Observation codes a dose criterion reads (for body-surface limits)."""
     phases = list(c.params.get("phases", ()))
     limits = phases + [s for ph in phases for s in ph.get("step_up", ())]
-    return {WEIGHT, HEIGHT} if any("max_daily_per_m2" in lim for lim in limits) else set()
+    return {WEIGHT, HEIGHT} if any("max_daily_per_m2" in lim or "max_dose_per_kg" in lim for lim in limits) \
+        else set()
 
 
 def _daily(d: Dose) -> Quantity | None:
@@ -145,6 +147,8 @@ def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[E
             unknown.append(f"dose unit '{d.amount.unit}' is not comparable with {max_dose.unit}")
         elif over:
             problems.append(f"{d.amount} per dose exceeds {max_dose}")
+    if per_kg := limits.get("max_dose_per_kg"):
+        _check_per_kg(d, per_kg, body, problems, unknown)
     max_daily: Quantity | None = limits.get("max_daily")
     per_m2: Quantity | None = limits.get("max_daily_per_m2")
     if max_daily or per_m2:
@@ -184,6 +188,29 @@ def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[E
         elif d.days > max_days + 1e-9:
             problems.append(f"{d.days:g} days of dosing exceeds {max_days}")
     return problems, unknown
+
+
+def _check_per_kg(d: Dose, per_kg: Quantity, body: tuple[float | None, float | None, list[Evidence]] | None,
+                  problems: list[str], unknown: list[str]) -> None:
+    """A weight-based dose limit (e.g. 1.5 mg/kg): an order written per kg is compared as written; one in mg
+    against the limit × the latest body weight (of the last 30 days; none → the criterion stays open)."""
+    if d.amount is None:
+        unknown.append("dose per administration not stated")
+        return
+    over = _over(d.amount, per_kg)
+    if over is None:
+        weight = (body or (None, None, []))[0]
+        if weight is None:
+            unknown.append(f"no body weight in the last {BODY_LOOKBACK_DAYS} days (the limit is per kg)")
+            return
+        ceiling = Quantity(per_kg.value * weight, per_kg.unit.removesuffix("/kg"))
+        over = _over(d.amount, ceiling)
+        if over is None:
+            unknown.append(f"dose unit '{d.amount.unit}' is not comparable with {per_kg.unit}")
+        elif over:
+            problems.append(f"{d.amount} per dose exceeds {per_kg} × {weight:g} kg = {ceiling}")
+    elif over:
+        problems.append(f"{d.amount} per dose exceeds {per_kg}")
 
 
 def _given(ctx: Context) -> list[date]:

@@ -165,6 +165,9 @@ class _Compiler:
         for i, phase in enumerate((raw.get("phases") or ()) if kind == "dose" else ()):
             at = f"{where}.phases[{i}]"
             self._known(phase, PHASE_KEYS, at, "a dose phase")
+            if "max_dose_per_kg" in phase and not str(phase["max_dose_per_kg"]).endswith("/kg"):
+                raise self.fail(f"{at}.max_dose_per_kg", f"{phase['max_dose_per_kg']!r}: expected a dose per kg "
+                                "(e.g. 1.5 mg/kg)")
             for j, step in enumerate(phase.get("step_up") or ()):
                 self._known(step, PHASE_KEYS - {"step_up"}, f"{at}.step_up[{j}]", "a step-up dose")
 

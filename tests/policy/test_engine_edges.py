@@ -242,3 +242,23 @@ def test_a_drug_started_the_day_the_last_line_ended_is_not_certainly_a_new_line_
     first = (BORT, "2022-01-01", "2022-06-30")
     assert _lines(first, (DARA, "2022-06-30", "2022-12-31")) == (1, 1)  # a lower bound: counted as unsure
     assert _lines(first, (DARA, "2022-07-01", "2022-12-31")) == (2, 0)
+
+
+def _per_kg_order(value: float, unit: str) -> dict:
+    return order(dosageInstruction=[{"doseAndRate": [{"doseQuantity": {"value": value, "unit": unit,
+                                                                       "system": "http://unitsofmeasure.org",
+                                                                       "code": unit}}]}])
+
+
+@pytest.mark.parametrize("dose, unit, weight, status", [
+    (105, "mg", 70, Status.MET),          # 1.5 mg/kg × 70 kg = 105 mg exactly
+    (106, "mg", 70, Status.NOT_MET),
+    (0.105, "g", 70, Status.MET),         # any mass unit, converted
+    (105, "mg", None, Status.MISSING),    # no weight of the last 30 days: the limit cannot be applied
+    (1.5, "mg/kg", None, Status.MET),     # written per kg: compared as written, no weight needed
+    (1.6, "mg/kg", None, Status.NOT_MET),
+])
+def test_a_weight_based_dose_limit_uses_the_latest_body_weight(dose, unit, weight, status):
+    c = crit("dose", phases=({"max_dose_per_kg": q(1.5, "mg/kg")},))
+    resources = [obs("29463-7", weight, "kg", day(-3))] if weight else []
+    assert kinds_dose.dose(c, context(*resources, draft=_per_kg_order(dose, unit))).status is status
