@@ -110,7 +110,7 @@ def questionnaire_package() -> Response:
         raise HttpError(503, "the documentation context cannot be read now; please retry") from exc
     bundles = [p["resource"] for p in result["parameter"] if p["name"] == "PackageBundle"]
     prefilled = any(e["resource"]["resourceType"] == "QuestionnaireResponse" for b in bundles for e in b["entry"])
-    logs.event("questionnaire package", bundles=len(bundles), prefilled=prefilled)
+    logs.event(f"questionnaire package ({'pre-filled' if prefilled else 'blank'})", count=len(bundles))
     return _fhir(result)
 
 
