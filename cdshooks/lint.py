@@ -72,7 +72,9 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
         valuesets = load_valuesets(root)
         payers = load_payers(root)
         schema = _schema(root, "policy.schema.json")
-    except (MappingError, OSError, ValueError) as exc:
+    except MappingError as exc:
+        return [located(exc)], notes
+    except (OSError, ValueError) as exc:
         return [str(exc)], notes
     for path in sorted((root / "valuesets").glob("*.yaml")):
         _check_codes(path, yaml.safe_load(path.read_text(encoding="utf-8")), problems, notes)
@@ -83,7 +85,7 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
         try:
             policy = load_policy(path, schema, valuesets, payers)
         except MappingError as exc:
-            problems.append(str(exc))
+            problems.append(located(exc))
             continue
         leaves = [c for c in policy.criteria_by_id.values() if not c.is_combinator and c.kind != "same_as"]
         for c in leaves:
@@ -121,3 +123,38 @@ def drug_problems(policy: Policy) -> list[str]:
     if not policy.drug_codes.match_coding(policy.drug_coding):
         out.append(f"{where}: {code!r} is not in the drug's own value set ({policy.drug_codes.id})")
     return out
+
+
+def located(exc: MappingError) -> str:
+    """A mapping error as a pharmacist reads it: file:line, the criterion it is in, then the JSON path."""
+    line, criterion = _where(Path(exc.file), exc.path)
+    head = f"{exc.file}:{line}" if line else exc.file
+    inside = f" (criterion {criterion!r})" if criterion else ""
+    return f"{head}:{inside} {exc.path}: {exc.message}"
+
+
+def _where(file: Path, path: str) -> tuple[int | None, str | None]:
+    """The YAML line of a JSON path ($.a.b[2].c) and the id of the innermost criterion on the way."""
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None, None
+    criterion = None
+    for part in re.findall(r"[^.\[\]$]+|\[\d+\]", path):
+        if isinstance(node, yaml.SequenceNode) and part.startswith("["):
+            index = int(part[1:-1])
+            if index >= len(node.value):
+                break
+            node = node.value[index]
+        elif isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            node = found
+        else:
+            break
+        if isinstance(node, yaml.MappingNode):
+            ids = [v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)]
+            if ids and any(k.value == "kind" for k, _ in node.value):
+                criterion = ids[0]
+    return (node.start_mark.line + 1 if node is not None else None), criterion

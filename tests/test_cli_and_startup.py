@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,7 +109,11 @@ def test_lint_fails_on_a_criterion_with_no_question_text(tmp_path, change):
      "expected a dose per kg"),
 ])
 def test_lint_refuses_a_misspelled_unknown_or_missing_parameter(tmp_path, before, after, message):
-    _lint_with(tmp_path, before, after, message)
+    output = _lint_with(tmp_path, before, after, message)
+    # Where a pharmacist looks: the file's line and the criterion, not only a JSON path.
+    policy = (tmp_path / "mappings" / "policies" / "la-phar-652-elranatamab.yaml").read_text().splitlines()
+    line = next(i for i, text in enumerate(policy, 1) if after in text)
+    assert re.search(rf"la-phar-652-elranatamab\.yaml:{line}: \(criterion '[a-z0-9-]+'\)", output), output
 
 
 @pytest.mark.parametrize("before, after, message", [
@@ -130,6 +135,7 @@ def _lint_with(tmp_path, before, after, message):
     bad = CliRunner().invoke(main, ["lint", "--mappings", str(root)])
     assert bad.exit_code == 1 and message in bad.output, bad.output
     assert "la-phar-652-elranatamab.yaml" in bad.output and "Traceback" not in bad.output
+    return bad.output
 
 
 DRUG_OF = {"elx": "J1323", "ide": "Q2055", "blin": "J9039", "lem": "J0202"}
