@@ -81,6 +81,7 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
     paths = sorted((root / "policies").glob("*.yaml"))
     if not paths:
         problems.append(f"{root / 'policies'}: no policy files")
+    problems += unused_valuesets(root, paths)
     for path in paths:
         try:
             policy = load_policy(path, schema, valuesets, payers)
@@ -158,3 +159,30 @@ def _where(file: Path, path: str) -> tuple[int | None, str | None]:
             if ids and any(k.value == "kind" for k, _ in node.value):
                 criterion = ids[0]
     return (node.start_mark.line + 1 if node is not None else None), criterion
+
+
+def unused_valuesets(root: Path, policies: list[Path]) -> list[str]:
+    """Every value set is used by some policy (directly or through another's `include`): a set nothing reads is
+    either dead data or a criterion that was meant to read it."""
+    defined: dict[str, tuple[Path, dict]] = {}
+    for path in sorted((root / "valuesets").glob("*.yaml")):
+        for vs_id, body in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("valuesets", {}).items():
+            defined[vs_id] = (path, body or {})
+    used: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, str) and node in defined and node not in used:
+            used.add(node)
+            for inc in defined[node][1].get("include") or []:
+                walk(inc)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in policies:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return [f"{path}: $.valuesets.{vs_id}: value set {vs_id!r} is used by no policy"
+            for vs_id, (path, _) in sorted(defined.items()) if vs_id not in used]

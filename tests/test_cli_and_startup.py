@@ -225,3 +225,13 @@ def test_every_kind_has_a_parameter_schema_and_a_reference_entry():
     lines = CliRunner().invoke(main, ["kinds", "lines"]).output
     assert "required: codes, min" in lines and "kind: lines" in lines  # a real example from the mappings
     assert CliRunner().invoke(main, ["kinds", "nope"]).exit_code == 2
+
+
+def test_lint_refuses_a_value_set_no_policy_uses(tmp_path):
+    root = tmp_path / "mappings"
+    shutil.copytree(DEFAULT_MAPPINGS, root)
+    drugs = root / "valuesets" / "drugs.yaml"
+    drugs.write_text(drugs.read_text().rstrip("\n") + "\n  DRUG-ORPHAN:\n    title: Nothing reads this\n"
+                     "    codes: [[rxnorm, \"8640\", prednisone, V]]\n")
+    bad = CliRunner().invoke(main, ["lint", "--mappings", str(root)])
+    assert bad.exit_code == 1 and "value set 'DRUG-ORPHAN' is used by no policy" in bad.output, bad.output
