@@ -186,14 +186,15 @@ def fixtures() -> None:
 
 
 @fixtures.command("load")
+@click.argument("bundles", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--fhir-server", required=True, help="FHIR R4 base URL")
 @click.option("--token", default=None, help="bearer token for the FHIR server")
-def fixtures_load(fhir_server: str, token: str | None) -> None:
-    """POST every fixture transaction Bundle to a FHIR server."""
+def fixtures_load(bundles: tuple[Path, ...], fhir_server: str, token: str | None) -> None:
+    """POST transaction Bundles to a FHIR server: the BUNDLES given (files or folders), else every fixture."""
     from .sandbox import post_fixtures
 
     total = failed = 0
-    for name, status in post_fixtures(fhir_server, token):
+    for name, status in post_fixtures(fhir_server, token, paths=bundles):
         total += 1
         failed += status >= 300
         click.echo(f"{'ok ' if status < 300 else 'ERR'} {name}: HTTP {status}")

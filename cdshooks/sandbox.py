@@ -33,15 +33,17 @@ def sekmet_executable() -> str | None:
     return exe if Path(exe).exists() else None
 
 
-def post_fixtures(base: str, token: str | None, keys: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
-    """POST every fixture transaction Bundle (or only those named) to a FHIR server, yielding (name, status)."""
+def post_fixtures(base: str, token: str | None, keys: tuple[str, ...] = (),
+                  paths: tuple[Path, ...] = ()) -> Iterator[tuple[str, int]]:
+    """POST transaction Bundles to a FHIR server, yielding (name, status): the given files or folders of them, or
+    else every bundled fixture (or only those named)."""
     headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    files = [f for p in paths for f in (sorted(Path(p).glob("*.json")) if Path(p).is_dir() else [Path(p)])] or \
+        [p for p in sorted((FIXTURES_DIR / "bundles").glob("*.json")) if not keys or p.stem in keys]
     with requests.Session() as session:
-        for path in sorted((FIXTURES_DIR / "bundles").glob("*.json")):
-            if keys and path.stem not in keys:
-                continue
+        for path in files:
             resp = session.post(base.rstrip("/"), data=path.read_bytes(), headers=headers, timeout=60)
             yield path.stem, resp.status_code
 

@@ -194,6 +194,18 @@ def test_fixtures_load_command(fhir_server):
     assert bad.exit_code == 1 and "HTTP 401" in bad.output
 
 
+@pytest.mark.integration
+def test_fixtures_load_takes_bundle_files_and_folders(fhir_server, tmp_path):
+    """A pharmacist's own test patients: one file, or a folder of them (the bundled ones are reloaded as is)."""
+    one = FIXTURES / "bundles" / "elx-approve.json"
+    for name in ("elx-approve.json", "ide-approve.json"):
+        shutil.copy(FIXTURES / "bundles" / name, tmp_path / name)
+    for args, count in (([str(one)], 1), ([str(tmp_path)], 2)):
+        result = CliRunner().invoke(main, ["fixtures", "load", *args, "--fhir-server", fhir_server, "--token",
+                                           FHIR_TOKEN])
+        assert result.exit_code == 0 and f"loaded {count} of {count} bundles" in result.output, result.output
+
+
 @pytest.mark.parametrize("name, value", [("PA_FHIR_DEADLINE", "soon"), ("PA_REPLAY_STORE", "mongodb://x"),
                                          ("PA_MAPPINGS_DIR", "/nonexistent")])
 def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path, name, value):
