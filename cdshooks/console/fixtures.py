@@ -89,6 +89,5 @@ def request_for(key: str, hook: str, specs: tuple[PrefetchSpec, ...], order_inde
     if hook == "order-select":
         body["context"]["selections"] = [f"{order['resourceType']}/{order['id']}"]
     if hook == "order-dispatch":
-        body["context"]["dispatchedOrders"] = [f"{order['resourceType']}/{order['id']}"]
         body["prefetch"]["dispatchedOrder"] = order  # the signed order, as the EHR holds it
     return body

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from cdshooks.policy.model import Policy
 
-from .questionnaire import library_url, slug
+from .questionnaire import computable_name, library_url, slug
 
 
 def elm(policy: Policy) -> dict[str, Any]:
     return {"library": {
-        "identifier": {"id": library_name(policy), "version": policy.revision},
+        "identifier": {"id": computable_name(policy), "version": policy.revision},
         "schemaIdentifier": {"id": "urn:hl7-org:elm", "version": "r1"},
         "usings": {"def": [
             {"localIdentifier": "System", "uri": "urn:hl7-org:elm-types:r1"},
@@ -33,10 +32,6 @@ def elm(policy: Policy) -> dict[str, Any]:
     }}
 
 
-def library_name(policy: Policy) -> str:
-    return "PAAdvisor" + re.sub(r"[^A-Za-z0-9]", "", policy.id)
-
-
 def library(policy: Policy, base: str) -> dict[str, Any]:
     data = base64.b64encode(json.dumps(elm(policy), separators=(",", ":")).encode()).decode()
     return {
@@ -44,7 +39,7 @@ def library(policy: Policy, base: str) -> dict[str, Any]:
         "id": slug(policy),
         "url": library_url(base, policy),
         "version": policy.revision,
-        "name": library_name(policy),
+        "name": computable_name(policy),
         "title": f"{policy.id} documentation logic",
         "status": "active",
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type",

@@ -122,18 +122,13 @@ def package(lib: Library, base: str, req: PackageRequest,
             entries = [questionnaire(policy, base)]
         entries.append(library(policy, base))
         bundle = {"resourceType": "Bundle", "type": "collection",
-                  "entry": [{"fullUrl": _full_url(base, r), "resource": r} for r in entries]}
+                  # fullUrl: the canonical of the Questionnaire and the Library, a uuid for the response
+                  "entry": [{"fullUrl": r.get("url") or f"urn:uuid:{r['id']}", "resource": r} for r in entries]}
         out.append({"name": "PackageBundle", "resource": bundle})
     if warnings:
         issues = [{"severity": "warning", "code": code, "diagnostics": text} for code, text in warnings]
         out.append({"name": "outcome", "resource": {"resourceType": "OperationOutcome", "issue": issues}})
     return {"resourceType": "Parameters", "parameter": out}
-
-
-def _full_url(base: str, resource: dict[str, Any]) -> str:
-    if resource["resourceType"] == "QuestionnaireResponse":
-        return f"urn:uuid:{resource['id']}"
-    return f"{base.rstrip('/')}/fhir/{resource['resourceType']}/{resource['id']}"
 
 
 def _same_patient(ctx: DtrContext, coverages: list[dict[str, Any]]) -> bool:

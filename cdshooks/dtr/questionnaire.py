@@ -28,6 +28,11 @@ def slug(policy: Policy) -> str:
     return re.sub(r"[^a-z0-9]+", "-", policy.id.lower()).strip("-")
 
 
+def computable_name(policy: Policy) -> str:
+    """The Questionnaire's and the Library's `name` (and the ELM library id): PAAdvisorLAPHAR652."""
+    return "PAAdvisor" + re.sub(r"[^A-Za-z0-9]", "", policy.id)
+
+
 def canonical(base: str, policy: Policy) -> str:
     """`{base}/fhir/Questionnaire/{slug}`: DTR apps call `$questionnaire-package` on its parent path."""
     return f"{base.rstrip('/')}/fhir/Questionnaire/{slug(policy)}"
@@ -103,7 +108,7 @@ def questionnaire(policy: Policy, base: str) -> dict[str, Any]:
         "extension": [{"url": CQF_LIBRARY, "valueCanonical": library_url(base, policy)}],
         "url": canonical(base, policy),
         "version": policy.revision,
-        "name": "PAAdvisor" + re.sub(r"[^A-Za-z0-9]", "", policy.id),
+        "name": computable_name(policy),
         "title": f"{policy.title}: prior authorization documentation ({policy.id})",
         "status": "active",
         "subjectType": ["Patient"],

@@ -15,14 +15,14 @@ from flask import Blueprint, Response, current_app, request
 
 from cdshooks import __version__, logs
 from cdshooks.policy.loader import Library
-from cdshooks.record import questionnaire_key
+from cdshooks.policy.model import Policy
 from cdshooks.store import Store, StoreError
 from cdshooks.web import HttpError, base_url, json_body
 
 from . import package as pkg
 from .library import library
 from .prefill import DtrContext
-from .questionnaire import key, questionnaire, slug
+from .questionnaire import canonical, questionnaire, slug
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 FHIR_JSON = "application/fhir+json"
@@ -30,12 +30,6 @@ FHIR_JSON = "application/fhir+json"
 
 def _fhir(resource: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(resource, ensure_ascii=False), status=status, mimetype=FHIR_JSON)
-
-
-def _not_found(what: str) -> Response:
-    body = {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "not-found", "diagnostics": what[:300]}]}
-    return _fhir(body, 404)
 
 
 def _library() -> Library:
@@ -70,18 +64,20 @@ def metadata() -> Response:
 
 @bp.get("/Questionnaire/<qid>")
 def read_questionnaire(qid: str) -> Response:
-    policy = next((p for p in _library().policies if slug(p) == qid), None)
-    if policy is None:
-        return _not_found(f"no Questionnaire {qid[:80]!r}")
-    return _fhir(questionnaire(policy, base_url()))
+    return _fhir(questionnaire(_policy(qid, "Questionnaire"), base_url()))
 
 
 @bp.get("/Library/<lid>")
 def read_library(lid: str) -> Response:
-    policy = next((p for p in _library().policies if slug(p) == lid), None)
+    return _fhir(library(_policy(lid, "Library"), base_url()))
+
+
+def _policy(resource_id: str, what: str) -> Policy:
+    """The policy whose Questionnaire or Library has this id; 404 otherwise."""
+    policy = next((p for p in _library().policies if slug(p) == resource_id), None)
     if policy is None:
-        return _not_found(f"no Library {lid[:80]!r}")
-    return _fhir(library(policy, base_url()))
+        raise HttpError(404, f"no {what} {resource_id[:80]!r}")
+    return policy
 
 
 @bp.get("/Questionnaire")
@@ -90,12 +86,11 @@ def search_questionnaire() -> Response:
     base, url = base_url(), request.args.get("url")
     policies = _library().policies
     if url is not None:
-        version = url.partition("|")[2]
-        policies = tuple(p for p in policies if key(p) == questionnaire_key(url)
-                         and url.split("|")[0] == f"{base}/fhir/Questionnaire/{slug(p)}"
+        unversioned, _, version = url.partition("|")
+        policies = tuple(p for p in policies if unversioned == canonical(base, p)
                          and (not version or version == p.revision))
-    entries = [{"fullUrl": f"{base}/fhir/Questionnaire/{slug(p)}", "resource": questionnaire(p, base),
-                "search": {"mode": "match"}} for p in policies]
+    entries = [{"fullUrl": canonical(base, p), "resource": questionnaire(p, base), "search": {"mode": "match"}}
+               for p in policies]
     return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
 
 
