@@ -1,12 +1,47 @@
-"""A loopback HTTP endpoint that serves whatever JSON a test sets, and counts how often it was fetched
-(a JWK Set at an issuer's jku, the CRD request generator's key list)."""
+"""Loopback helpers: a JSON endpoint that counts its fetches (a JWK Set at an issuer's jku, the CRD request
+generator's key list), the app on a real WSGI server, the CLI as a process, and waiting for a server to answer."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import requests
+from werkzeug.serving import make_server
+
+# `pa-advisor` as a process, with whatever cdshooks the running interpreter (and its PYTHONPATH) imports.
+CLI = [sys.executable, "-c", "from cdshooks.cli import main; main()"]
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """The app on a threaded WSGI server on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def wait_until_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> requests.Response:
+    """The first answer from url (any status); fails if proc exits first or nothing answers in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{url}: the process exited with {proc.returncode}")
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up in {timeout:g} s")
 
 
 class JsonEndpoint:

@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 from conftest import FHIR_TOKEN, FIXTURES, SCENARIOS
-from werkzeug.serving import make_server
+from loopback import serve_app
 
 from cdshooks.app import ConfigError, create_app
 from cdshooks.cli import main
@@ -167,11 +166,8 @@ def live_service(settings):
 
     app = create_app(settings)
     app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve_app(app) as base:
+        yield base
 
 
 @pytest.mark.integration

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from loopback import CLI
 
 from cdshooks.sandbox import free_port
 
@@ -52,7 +52,7 @@ def _cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
     for key in ("PA_DEV_MODE", "PA_TRUST_FILE"):
         if key not in env:
             full.pop(key, None)
-    return subprocess.run([sys.executable, "-c", "from cdshooks.cli import main; main()", *args], cwd=tmp_path,
+    return subprocess.run([*CLI, *args], cwd=tmp_path,
                           env=full, capture_output=True, text=True, timeout=60)
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
 from conftest import SCENARIOS
-from werkzeug.serving import make_server
+from loopback import serve_app
 
 from cdshooks.app import create_app
 from cdshooks.settings import Settings
@@ -42,11 +41,8 @@ def _browser_or_skip():
 def server(tmp_path_factory):
     app = create_app(Settings(dev_mode=True, store_url=f"sqlite:///{tmp_path_factory.mktemp('console')}/s.db"))
     app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
+    with serve_app(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

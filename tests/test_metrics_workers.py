@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 
 import requests
+from loopback import CLI, wait_until_up
 
 from cdshooks.sandbox import free_port
 
@@ -23,18 +23,11 @@ def test_four_workers_report_exact_counts_on_every_scrape(tmp_path):
     env = {**os.environ, "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db", "PA_METRICS_DIR": str(tmp_path / "metrics")}
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_stale.db").write_bytes(b"left over from an earlier run")
-    server = subprocess.Popen([sys.executable, "-c", "from cdshooks.cli import main; main()", "serve", "--dev",
-                               "--port", str(port), "--workers", "4"], cwd=tmp_path, env=env,
+    server = subprocess.Popen([*CLI, "serve", "--dev", "--port", str(port), "--workers", "4"], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{base}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.3)
+        wait_until_up(f"{base}/healthz", server)
         time.sleep(1.0)  # every worker booted, so calls spread over all four
         n = 23
         for _ in range(n):  # a new connection each time: the kernel spreads them over the workers

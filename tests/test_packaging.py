@@ -7,10 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+from loopback import CLI, wait_until_up
 
 from cdshooks.sandbox import free_port
 
@@ -33,7 +33,7 @@ def test_a_regular_install_serves_lints_and_explains_from_any_folder(tmp_path):
     installed = _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
                      tmp_path, os.environ.copy())
     assert installed.returncode == 0, installed.stderr
-    cli = [sys.executable, "-c", "from cdshooks.cli import main; main()"]
+    cli = CLI
     where = _run([sys.executable, "-c", "import cdshooks.settings as s; print(s.DEFAULT_MAPPINGS, s.FIXTURES_DIR)"],
                  elsewhere, env)
     assert where.stdout.split() == [str(site / "cdshooks" / "mappings"), str(site / "cdshooks" / "fhir_fixtures")]
@@ -48,13 +48,8 @@ def test_a_regular_install_serves_lints_and_explains_from_any_folder(tmp_path):
     server = subprocess.Popen([*cli, "serve", "--dev", "--port", str(port), "--workers", "1"], cwd=elsewhere, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline, ready = time.monotonic() + 60, None
-        while time.monotonic() < deadline and ready is None:
-            try:
-                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-            except requests.ConnectionError:
-                time.sleep(0.3)
-        assert ready is not None and ready.status_code == 200, "the installed service did not come up"
+        ready = wait_until_up(f"http://127.0.0.1:{port}/readyz", server)
+        assert ready.status_code == 200, "the installed service did not come up"
         assert ready.json()["mappings"] == len(list((ROOT / "mappings" / "policies").glob("*.yaml")))
         patients = requests.get(f"http://127.0.0.1:{port}/console/patients.json", timeout=5).json()
         assert len(patients) == len(json.loads((ROOT / "fhir_fixtures" / "manifest.json").read_text())["scenarios"])

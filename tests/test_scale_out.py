@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 import requests
 from conftest import SCENARIOS, scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec
+from loopback import CLI, wait_until_up
 from test_store import PG_URL, _postgres_or_skip
 
 from cdshooks.ehr_profiles import public_jwk
@@ -44,19 +44,6 @@ def _redis_or_skip() -> None:
         _needs(False, f"Redis at {REDIS_URL} ({type(exc).__name__})")
 
 
-def _wait(url: str, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{url}: the process exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     _needs(Path(NGINX).exists(), "nginx (apt-get install nginx)")
@@ -75,7 +62,7 @@ def cluster(tmp_path_factory):
     for i, port in enumerate(ports):
         log = open(work / f"instance{i}.log", "wb")
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", "from cdshooks.cli import main; main()", "serve", "--trust",
+            [*CLI, "serve", "--trust",
              str(work / "trust.yaml"), "--public-url", public, "--port", str(port), "--workers", "2"],
             cwd=work, env={**env, "PA_METRICS_DIR": str(work / f"metrics{i}")}, stdout=log, stderr=log))
     (work / "nginx.conf").write_text(f"""
@@ -100,8 +87,8 @@ http {{
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for proc, port in zip(procs, ports, strict=True):
-            _wait(f"http://127.0.0.1:{port}/healthz", proc)
-        _wait(f"{public}/healthz", nginx)
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", proc)
+        wait_until_up(f"{public}/healthz", nginx)
         yield {"public": public, "direct": [f"http://127.0.0.1:{p}" for p in ports], "key": key}
     finally:
         for proc in [nginx, *procs]:
