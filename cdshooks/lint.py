@@ -76,12 +76,14 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
         return [located(exc)], notes
     except (OSError, ValueError) as exc:
         return [str(exc)], notes
+    sets: dict[Path, dict] = {}
     for path in sorted((root / "valuesets").glob("*.yaml")):
-        _check_codes(path, yaml.safe_load(path.read_text(encoding="utf-8")), problems, notes)
+        sets[path] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        _check_codes(path, sets[path], problems, notes)
     paths = sorted((root / "policies").glob("*.yaml"))
     if not paths:
         problems.append(f"{root / 'policies'}: no policy files")
-    problems += unused_valuesets(root, paths)
+    problems += unused_valuesets(sets, paths)
     for path in paths:
         try:
             policy = load_policy(path, schema, valuesets, payers)
@@ -161,13 +163,11 @@ def _where(file: Path, path: str) -> tuple[int | None, str | None]:
     return (node.start_mark.line + 1 if node is not None else None), criterion
 
 
-def unused_valuesets(root: Path, policies: list[Path]) -> list[str]:
-    """Every value set is used by some policy (directly or through another's `include`): a set nothing reads is
-    either dead data or a criterion that was meant to read it."""
-    defined: dict[str, tuple[Path, dict]] = {}
-    for path in sorted((root / "valuesets").glob("*.yaml")):
-        for vs_id, body in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("valuesets", {}).items():
-            defined[vs_id] = (path, body or {})
+def unused_valuesets(sets: dict[Path, dict], policies: list[Path]) -> list[str]:
+    """Every value set (of the value-set files as read above) is used by some policy, directly or through
+    another's `include`: a set nothing reads is either dead data or a criterion that was meant to read it."""
+    defined = {vs_id: (path, body or {}) for path, data in sets.items()
+               for vs_id, body in (data.get("valuesets") or {}).items()}
     used: set[str] = set()
 
     def walk(node: object) -> None:
