@@ -12,7 +12,7 @@ from flask import Flask
 from . import api, fhir_models, logs, openapi
 from .console import routes as console_routes
 from .dtr import routes as dtr_routes
-from .errors import PAAdvisorError
+from .errors import MappingError, PAAdvisorError
 from .fhir_client import FhirClient
 from .hooks import discovery
 from .metrics import Metrics
@@ -28,12 +28,23 @@ from .security import (
     load_trust,
 )
 from .service import HookService
-from .settings import Settings
-from .store import Store
+from .settings import Settings, SettingsError
+from .store import Store, StoreError
 
 
 class ConfigError(PAAdvisorError):
     """The service cannot start with these settings."""
+
+
+# What a person must fix before the service can start (a setting, a mapping file, the trust file, the store):
+# `serve` and the gunicorn config both say it in one line and exit 2.
+STARTUP_ERRORS = (ConfigError, MappingError, SettingsError, StoreError)
+
+
+def startup_message(exc: Exception) -> str:
+    if isinstance(exc, StoreError):
+        return f"PA_STORE_URL: {exc} (is the database running?)"
+    return str(exc)
 
 
 def _verifier(settings: Settings, store: Store) -> Verifier | None:

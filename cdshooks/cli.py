@@ -79,8 +79,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
 
     # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
     shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
-    from .app import ConfigError, create_app
-    from .store import StoreError
+    from .app import STARTUP_ERRORS, ConfigError, create_app, startup_message
 
     overrides: dict[str, Any] = {"dev_mode": True} if dev else {}
     if trust:
@@ -93,11 +92,8 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
             raise ConfigError(f"PA_REPLAY_STORE=memory with {workers} workers: each worker would accept a token "
                               "the other has seen; use the default (store) or a redis:// URL, or --workers 1")
         app = create_app(settings)  # fail here, loudly, before forking workers
-    except (ConfigError, MappingError, SettingsError) as exc:
-        click.echo(f"pa-advisor: cannot start: {exc}", err=True)
-        sys.exit(2)
-    except StoreError as exc:
-        click.echo(f"pa-advisor: cannot start: PA_STORE_URL: {exc} (is the database running?)", err=True)
+    except STARTUP_ERRORS as exc:
+        click.echo(f"pa-advisor: cannot start: {startup_message(exc)}", err=True)
         sys.exit(2)
     if settings.dev_mode:
         click.echo("*** DEV MODE: EHR JWTs are NOT verified. Never expose this to a network you do not trust. ***",

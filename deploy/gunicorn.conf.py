@@ -27,16 +27,10 @@ def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)
     not a traceback from every worker ("Worker failed to boot")."""
     import sys
 
-    from cdshooks.app import ConfigError, create_app
-    from cdshooks.errors import MappingError
-    from cdshooks.settings import SettingsError
-    from cdshooks.store import StoreError
+    from cdshooks.app import STARTUP_ERRORS, create_app, startup_message
 
     try:
         create_app()
-    except (ConfigError, MappingError, SettingsError) as exc:
-        sys.stderr.write(f"pa-advisor: cannot start: {exc}\n")
-        sys.exit(2)
-    except StoreError as exc:
-        sys.stderr.write(f"pa-advisor: cannot start: PA_STORE_URL: {exc} (is the database running?)\n")
+    except STARTUP_ERRORS as exc:
+        sys.stderr.write(f"pa-advisor: cannot start: {startup_message(exc)}\n")
         sys.exit(2)
