@@ -16,6 +16,10 @@ from . import __version__
 from .errors import MappingError
 from .settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
+# The mappings folder, as `serve` reads it (PA_MAPPINGS_DIR) unless given: lint, explain, kinds.
+MAPPINGS_OPTION = click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path),
+                               default=DEFAULT_MAPPINGS, envvar="PA_MAPPINGS_DIR", show_default=True)
+
 
 class _Cli(click.Group):
     """Mistakes and expected failures end in one line on stderr and a non-zero exit, never a traceback: a usage
@@ -121,8 +125,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
 
 
 @main.command()
-@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
-              envvar="PA_MAPPINGS_DIR", show_default=True)
+@MAPPINGS_OPTION
 def lint(mappings_dir: Path) -> None:
     """Check every mapping file against its schema, the value sets and the policy outlines."""
     from .lint import lint_mappings
@@ -148,8 +151,7 @@ def _load_resources(path: Path) -> list[dict]:
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
 @click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) or name")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="evaluate as of this date")
-@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
-              envvar="PA_MAPPINGS_DIR")
+@MAPPINGS_OPTION
 def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
     """Evaluate one patient bundle for one drug and print the criteria with their evidence."""
     from .explain import explain_bundle
@@ -164,8 +166,7 @@ def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path), default=DEFAULT_MAPPINGS,
-              envvar="PA_MAPPINGS_DIR")
+@MAPPINGS_OPTION
 def kinds(name: str | None, mappings_dir: Path) -> None:
     """The criterion kinds: parameters, meaning, and an example from the mappings (all, or one NAME)."""
     from .kinds_reference import reference
