@@ -18,7 +18,7 @@ from .protocol import FEEDBACK_SCHEMA, check
 from .security import AuthError, Verifier, fhir_server_allowed
 from .service import HookService
 from .store import Store, StoreError
-from .web import HttpError, base_url, json_body
+from .web import HttpError, base_url, json_body, json_response
 
 bp = Blueprint("cds", __name__)
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
@@ -34,13 +34,9 @@ def operation_outcome(status: int, message: str, expression: str | None = None) 
     return Response(json.dumps(body), status=status, mimetype="application/fhir+json")
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
-
-
 @bp.get("/cds-services")
 def discovery() -> Response:
-    return _json(current_app.extensions["pa_discovery"])
+    return json_response(current_app.extensions["pa_discovery"])
 
 
 @bp.post("/cds-services/<service_id>")
@@ -55,7 +51,7 @@ def call_service(service_id: str) -> Response:
         body = json_body()
         hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
         result = service.call(hook, body, _fhir_server_check(), base_url())
-        return _json(result.response)
+        return json_response(result.response)
     except (HttpError, RequestError, DataUnavailable) as exc:
         status = exc.status
         raise
@@ -112,7 +108,7 @@ def feedback(service_id: str) -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return _json(current_app.extensions["pa_openapi"])
+    return json_response(current_app.extensions["pa_openapi"])
 
 
 @bp.get("/metrics")
@@ -123,7 +119,7 @@ def metrics() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -131,7 +127,7 @@ def readyz() -> Response:
     library = current_app.extensions["pa_library"]
     store_ok = current_app.extensions["pa_store"].ping()
     body = {"mappings": len(library.policies), "store": "ok" if store_ok else "unreachable"}
-    return _json({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
+    return json_response({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
 
 
 OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics", "cds.openapi"}

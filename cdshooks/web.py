@@ -1,10 +1,12 @@
-"""What every blueprint reads from a request: the strict JSON body and the service's public base URL."""
+"""What every blueprint reads from a request (the strict JSON body, the service's public base URL) and how it
+answers JSON."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from . import strict_json
 
@@ -35,3 +37,7 @@ def json_body() -> Any:
 def base_url() -> str:
     """Where EHRs reach this service: PA_PUBLIC_URL, else this request's own root."""
     return current_app.extensions["pa_settings"].public_url.rstrip("/") or request.url_root.rstrip("/")
+
+
+def json_response(data: Any, status: int = 200, mimetype: str = "application/json") -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype=mimetype)

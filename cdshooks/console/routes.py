@@ -7,45 +7,38 @@ markdown is rendered here (CommonMark, raw HTML off) and sanitised (nh3) before 
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import nh3
 from flask import Blueprint, Response, current_app, render_template, request
 from markdown_it import MarkdownIt
 
 from cdshooks.hooks import HOOKS
-from cdshooks.web import HttpError, json_body
+from cdshooks.web import HttpError, json_body, json_response
 
 from . import fixtures
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
 MARKDOWN_MAX = 20_000
-
-
-def _json(data: Any) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), mimetype="application/json")
+SERVICES = {h.hook: h.id for h in HOOKS}  # hook name → our service id
 
 
 @bp.get("")
 def page() -> str:
     library = current_app.extensions["pa_library"]
     drugs = [{"policy": p.id, "name": p.drug_name, "coding": dict(p.drug_coding)} for p in library.policies]
-    services = {h.hook: h.id for h in HOOKS}
-    return render_template("console.html", drugs=drugs, services=services)
+    return render_template("console.html", drugs=drugs, services=SERVICES)
 
 
 @bp.get("/patients.json")
 def patients() -> Response:
-    return _json(fixtures.patients())
+    return json_response(fixtures.patients())
 
 
 @bp.get("/request.json")
 def hook_request() -> Response:
     """The CDS Hooks request an EHR would send for a fixture patient; the page sends it itself."""
     key, hook = request.args.get("patient", ""), request.args.get("hook", "order-sign")
-    if hook not in {h.hook for h in HOOKS}:
+    if hook not in SERVICES:
         raise HttpError(400, "hook must be order-sign, order-select or order-dispatch")
     try:
         index = int(request.args.get("order", "0"))
@@ -55,7 +48,7 @@ def hook_request() -> Response:
     body = fixtures.request_for(key, hook, specs, index)
     if body is None:
         raise HttpError(404, "no such fixture patient or draft order")
-    return _json({"service": next(h.id for h in HOOKS if h.hook == hook), "request": body})
+    return json_response({"service": SERVICES[hook], "request": body})
 
 
 @bp.post("/markdown")
@@ -67,4 +60,4 @@ def markdown() -> Response:
         raise HttpError(400, f"expected {{\"markdown\": text}} of at most {MARKDOWN_MAX} characters")
     html = nh3.clean(MARKDOWN.render(text), url_schemes={"http", "https"},
                      link_rel="noopener noreferrer nofollow")
-    return _json({"html": html})
+    return json_response({"html": html})

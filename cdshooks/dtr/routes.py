@@ -6,7 +6,6 @@ policy; a pre-filled one needs the random coverage-assertion-id of a kept assert
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from typing import Any
@@ -17,7 +16,7 @@ from cdshooks import __version__, logs
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
 from cdshooks.store import Store, StoreError
-from cdshooks.web import HttpError, base_url, json_body
+from cdshooks.web import HttpError, base_url, json_body, json_response
 
 from . import package as pkg
 from .library import library
@@ -28,8 +27,8 @@ bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 FHIR_JSON = "application/fhir+json"
 
 
-def _fhir(resource: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(resource, ensure_ascii=False), status=status, mimetype=FHIR_JSON)
+def _fhir(resource: dict[str, Any]) -> Response:
+    return json_response(resource, mimetype=FHIR_JSON)
 
 
 def _library() -> Library:
