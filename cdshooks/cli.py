@@ -1,4 +1,4 @@
-"""pa-advisor: serve · lint · explain · fixtures load · hook (play the EHR against a running service)."""
+"""pa-advisor: serve · lint · new-policy · explain · kinds · fixtures load/new · hook (play the EHR)."""
 
 from __future__ import annotations
 
@@ -126,11 +126,25 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
 
 @main.command()
 @MAPPINGS_OPTION
-def lint(mappings_dir: Path) -> None:
+@click.option("--source", "source", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the policy's text (copied page or converted PDF): every numbered or bulleted item must have an "
+                   "outline entry")
+@click.option("--policy", "policy_id", help="which policy the --source text is (default: the one whose id it quotes)")
+def lint(mappings_dir: Path, source: Path | None, policy_id: str | None) -> None:
     """Check every mapping file against its schema, the value sets and the policy outlines."""
     from .lint import lint_mappings
 
     problems, notes = lint_mappings(mappings_dir)
+    if source and not problems:
+        from .authoring.policy_text import items
+        from .authoring.source_check import compare, policy_for
+        from .policy.loader import load_library
+
+        text = source.read_text(encoding="utf-8", errors="replace")
+        policy = policy_for(load_library(mappings_dir).policies, text, policy_id)
+        found, missing = compare(policy, items(text), str(source))
+        problems += found
+        notes += missing
     for note in notes:
         click.echo(f"note: {note}")
     for problem in problems:
@@ -138,6 +152,36 @@ def lint(mappings_dir: Path) -> None:
     if problems:
         sys.exit(1)
     click.echo("mappings OK")
+
+
+@main.command("new-policy")
+@click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the policy's text (copied page or converted PDF)")
+@click.option("--id", "policy_id", required=True, help="the policy's reference number, e.g. CP.PHAR.999")
+@click.option("--drug", required=True, help="the drug's billing code: hcpcs:J9380, ndc:…, rxnorm:… (or a bare code)")
+@click.option("--name", default=None, help="the drug's brand name (default: the first line of the text)")
+@MAPPINGS_OPTION
+def new_policy(source: Path, policy_id: str, drug: str, name: str | None, mappings_dir: Path) -> None:
+    """Scaffold a policy YAML (outline and one stub criterion per item of the text) and its drug value set."""
+    from .authoring.policy_text import items
+    from .authoring.scaffold import drug_coding, scaffold, slug
+
+    text = source.read_text(encoding="utf-8", errors="replace")
+    found = items(text)
+    if not found:
+        raise click.ClickException(f"{source}: no numbered or bulleted items found")
+    name = name or next(line.strip(" #*") for line in text.splitlines() if line.strip(" #*"))[:60]
+    policy_yaml, valueset_yaml = scaffold(found, policy_id, drug_coding(drug, name), name, str(source))
+    targets = [(Path(mappings_dir) / "policies" / f"{slug(policy_id)}.yaml", policy_yaml),
+               (Path(mappings_dir) / "valuesets" / f"{slug(policy_id)}.yaml", valueset_yaml)]
+    for path, _ in targets:
+        if path.exists():
+            raise click.ClickException(f"{path} exists; not overwriting it")
+    for path, body in targets:
+        path.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(found)} items. Next: fill the TODOs, then `pa-advisor lint --source {source} "
+               f"--policy {policy_id}` until clean.")
 
 
 def _load_resources(path: Path) -> list[dict]:
@@ -166,11 +210,16 @@ def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
 
 @main.command()
 @click.argument("name", required=False)
+@click.option("--markdown", is_flag=True, help="the whole reference as the docs page (docs/kinds.md)")
 @MAPPINGS_OPTION
-def kinds(name: str | None, mappings_dir: Path) -> None:
+def kinds(name: str | None, markdown: bool, mappings_dir: Path) -> None:
     """The criterion kinds: parameters, meaning, and an example from the mappings (all, or one NAME)."""
-    from .kinds_reference import reference
+    from .authoring.kinds_reference import markdown as page
+    from .authoring.kinds_reference import reference
 
+    if markdown:
+        click.echo(page(mappings_dir), nl=False)
+        return
     text = reference(mappings_dir, name)
     if text is None:
         raise click.UsageError(f"no criterion kind {name!r} (pa-advisor kinds lists them)")
@@ -197,6 +246,33 @@ def fixtures_load(bundles: tuple[Path, ...], fhir_server: str, token: str | None
         click.echo(f"{'ok ' if status < 300 else 'ERR'} {name}: HTTP {status}")
     click.echo(f"loaded {total - failed} of {total} bundles")
     sys.exit(1 if failed else 0)
+
+
+@fixtures.command("new")
+@click.option("--from", "base", required=True, help="the key of the fixture to start from (see manifest.json)")
+@click.option("--key", required=True, help="the new fixture's key (also its bundle's file name)")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE",
+              help="a change, in order: payer, plan, drug, dose, weight, lab, condition, status, given, attest, "
+                   "birth, drop (see docs/adding-a-policy.md)")
+@click.option("--expect", required=True,
+              type=click.Choice(["likely-approved", "documentation-needed", "likely-denied", "not-covered", "none"]),
+              help="the outcome a payer reviewer would give (none: no card)")
+@click.option("--pathway", type=click.Choice(["initial", "continued"]), default="initial", show_default=True)
+@click.option("--criterion", "criteria", multiple=True, metavar="ID=STATUS",
+              help="a criterion's expected status (met, not-met, missing): the ones this fixture is about")
+@click.option("--describe", required=True, help="one line: what this patient shows")
+@click.option("--fixtures-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="the fixtures folder holding manifest.json (default: the bundled one)")
+@MAPPINGS_OPTION
+def fixtures_new(base: str, key: str, sets: tuple[str, ...], expect: str, pathway: str, criteria: tuple[str, ...],
+                 describe: str, fixtures_dir: Path | None, mappings_dir: Path) -> None:
+    """Derive a test patient from an existing one: write bundles/KEY.json and its manifest entry."""
+    from .authoring.fixture_new import add_fixture, expectation
+    from .settings import FIXTURES_DIR
+
+    expected = expectation(None if expect == "none" else expect, pathway, criteria)
+    out = add_fixture(fixtures_dir or FIXTURES_DIR, base, key, sets, expected, describe, mappings_dir)
+    click.echo(f"wrote {out} and its manifest entry")
 
 
 @main.command()

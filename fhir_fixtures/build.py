@@ -17,10 +17,16 @@ import messy  # noqa: F401
 import seed  # noqa: F401
 from builder import ANCHOR, HERE, SCENARIOS, Patient, transaction
 
+from cdshooks.authoring.fixture_new import add_fixture
+from cdshooks.settings import DEFAULT_MAPPINGS
+
 
 def main() -> None:
     out = HERE / "bundles"
     out.mkdir(exist_ok=True)
+    # Fixtures written by `pa-advisor fixtures new` keep their recipe: derived again below from the rebuilt base.
+    old = HERE / "manifest.json"
+    derived = [s for s in json.loads(old.read_text())["scenarios"] if "derivedFrom" in s] if old.exists() else []
     for old in out.glob("*.json"):
         old.unlink()
     manifest = []
@@ -38,7 +44,10 @@ def main() -> None:
             **{k: s[k] for k in ("cite", "boundary") if s[k]},
         })
     (HERE / "manifest.json").write_text(json.dumps({"anchorDate": ANCHOR, "scenarios": manifest}, indent=1) + "\n")
-    print(f"wrote {len(manifest)} scenarios")
+    for s in derived:
+        add_fixture(HERE, s["derivedFrom"]["key"], s["key"], s["derivedFrom"]["set"], s["expected"],
+                    s["description"], DEFAULT_MAPPINGS)
+    print(f"wrote {len(manifest)} scenarios and derived {len(derived)}")
 
 
 if __name__ == "__main__":

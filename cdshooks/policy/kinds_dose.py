@@ -260,6 +260,10 @@ def _show(d: Dose) -> str:
 
 
 def dose(c: Criterion, ctx: Context) -> Result:
+    """The order's structured dosage within the limits of the current phase (by week of therapy or by course):
+    per dose (fixed, per kg of the latest weight, per m² of body surface), per day, interval, days, count, and
+    step-up limits for the first doses of a first course. No structured dose, or no weight/height a limit
+    needs, is `missing`."""
     dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
     if not dosages:
         return missing("the order has no structured dosage")

@@ -253,7 +253,7 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
     conditions = [comp.criterion(c, f"$.conditions[{i}]") for i, c in enumerate(data.get("conditions", []))]
     comp.check_refs()
     trees = [initial.criteria, *not_auth, *conditions] + ([continued.criteria, continued_when] if continued else [])
-    covered = set().union(*(_sources(c) for c in trees if c))
+    covered = set().union(*(_sources(c) for c in trees if c)) | _text_sources(data, outline, path)
     uncovered = sorted(outline - covered)
     if uncovered:
         raise MappingError(str(path), "$.outline", f"policy items with no criterion: {', '.join(uncovered)}")
@@ -280,12 +280,27 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         not_authorized=not_auth,
         dose_limits_text=data.get("dose_limits", ""),
         links=tuple(Link(link["label"], link["url"]) for link in data.get("links", [])),
+        outline=tuple(data["outline"]),
+        text_numbering=dict(data.get("text_numbering", {})),
         source_document=data["source_document"],
         revision=data["revision"],
         file=str(path),
         notices=tuple(data.get("notices", [])),
         criteria_by_id=dict(comp.by_id),
     )
+
+
+def _text_sources(data: Mapping[str, Any], outline: set[str], path: Path) -> set[str]:
+    """Outline items covered by the approval duration or the dose limits text (no criterion decides them)."""
+    found: set[str] = set()
+    for where, items in [("$.dose_limits_source", data.get("dose_limits_source", []))] + [
+            (f"$.{p}.approval_duration_source", data[p].get("approval_duration_source", []))
+            for p in ("initial", "continued") if p in data]:
+        for i, item in enumerate(items):
+            if item not in outline:
+                raise MappingError(str(path), f"{where}[{i}]", f"{item!r} is not an item of the policy outline")
+        found |= set(items)
+    return found
 
 
 def _durations(value: Any) -> dict[str, str]:

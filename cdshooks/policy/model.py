@@ -187,6 +187,9 @@ class Policy:
     # Date of the policy revision mapped: the version of its DTR Questionnaire.
     revision: str = ""
     notices: tuple[str, ...] = ()
+    # The policy's items as its text numbers them, and text ids the text numbers differently ({text: outline}).
+    outline: tuple[str, ...] = ()
+    text_numbering: Mapping[str, str] = field(default_factory=dict)
     # Every criterion of the file by id, for same_as references across pathways.
     criteria_by_id: Mapping[str, Criterion] = field(default_factory=dict)
 
