@@ -227,6 +227,52 @@ def kinds(name: str | None, markdown: bool, mappings_dir: Path) -> None:
 
 
 @main.group()
+def db() -> None:
+    """The store's schema (PA_STORE_URL): `serve` upgrades it at start; these run it ahead of a rollout."""
+
+
+STORE_OPTION = click.option("--store", "store_url", envvar="PA_STORE_URL", default="sqlite:///pa-advisor.db",
+                            show_default=True, help="the store's URL (PA_STORE_URL)")
+
+
+@db.command("upgrade")
+@STORE_OPTION
+def db_upgrade(store_url: str) -> None:
+    """Bring the store to the newest schema (safe to run on a live store; instances take turns)."""
+    from .store import Store, StoreError
+    from .store.migrate import versions
+
+    try:
+        store = Store(store_url)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot upgrade the store: {exc}") from exc
+    current, head = versions(store.engine)
+    store.close()
+    click.echo(f"store at revision {current} (newest {head})")
+
+
+@db.command("current")
+@STORE_OPTION
+def db_current(store_url: str) -> None:
+    """Print the store's schema revision and the newest this release knows; exit 1 when behind."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store.migrate import versions
+    from .store.store import engine_for
+
+    engine = engine_for(store_url)
+    try:
+        current, head = versions(engine)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read the store: {type(exc).__name__}") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"store at revision {current or 'none'} (newest {head})")
+    if current != head:
+        sys.exit(1)
+
+
+@main.group()
 def fixtures() -> None:
     """The synthetic patients in fhir_fixtures/."""
 

@@ -94,3 +94,71 @@ def test_dtr_contexts_are_kept_with_the_audit_row_and_expire(store):
     assert store.dtr_context(kept) == ("LA.PHAR.652", "p1", body)
     assert store.dtr_context(expired) is None  # past its time it unlocks nothing, purged or not
     assert store.dtr_context(str(uuid.uuid4())) is None
+
+
+# ---- migrations and the pool --------------------------------------------------------------------------------
+
+OLD_SCHEMA = (  # what stores created before migrations existed hold (CREATE TABLE IF NOT EXISTS at start)
+    "CREATE TABLE feedback (id INTEGER PRIMARY KEY, service_id TEXT NOT NULL, card_uuid TEXT NOT NULL, outcome TEXT "
+    "NOT NULL, outcome_timestamp TEXT NOT NULL, accepted_suggestions TEXT, override_reason TEXT, received_at REAL "
+    "NOT NULL)",
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, hook_instance TEXT NOT NULL, service_id TEXT NOT NULL, received_at "
+    "REAL NOT NULL, jwt_iss TEXT, jwt_jti TEXT, status INTEGER NOT NULL, orders TEXT NOT NULL, outcomes TEXT NOT "
+    "NULL, latency_ms REAL NOT NULL)",
+    "CREATE TABLE jwt_seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
+    "INSERT INTO audit (hook_instance, service_id, received_at, status, orders, outcomes, latency_ms) "
+    "VALUES ('kept', 's', 1, 200, '[]', '[]', 1)",
+)
+
+
+def test_a_store_made_before_migrations_is_adopted_with_its_rows(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for sql in OLD_SCHEMA:
+            conn.execute(sql)
+    store = Store(f"sqlite:///{path}")
+    from cdshooks.store.migrate import versions
+
+    current, head = versions(store.engine)
+    assert current == head
+    assert store.query("SELECT hook_instance FROM audit") == [("kept",)]
+    assert store.dtr_context("nothing") is None  # the table the old schema lacked now exists
+    store.save_audit(hook_instance="new", service_id="s", status=200, orders=[], outcomes=[], latency_ms=1,
+                     contexts=[("a1", "P", "pt", {"x": 1})], context_ttl=60)
+    assert store.dtr_context("a1") == ("P", "pt", {"x": 1})
+
+
+def test_db_commands_upgrade_and_report_the_revision(tmp_path):
+    from click.testing import CliRunner
+
+    from cdshooks.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    behind = runner.invoke(main, ["db", "current", "--store", url])
+    assert behind.exit_code == 1 and "revision none" in behind.output
+    up = runner.invoke(main, ["db", "upgrade", "--store", url])
+    assert up.exit_code == 0 and "store at revision 0001 (newest 0001)" in up.output
+    assert runner.invoke(main, ["db", "current", "--store", url]).exit_code == 0
+    bad = runner.invoke(main, ["db", "upgrade", "--store", f"sqlite:///{tmp_path / 'no' / 'dir.db'}"])
+    assert bad.exit_code == 1 and "cannot upgrade the store" in bad.output and "Traceback" not in bad.output
+
+
+def test_postgres_calls_share_a_bounded_pool_of_connections():
+    """40 calls from 8 threads reuse a few pooled connections (counted by PostgreSQL itself), never one each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = f"pa-test-{uuid.uuid4().hex[:8]}"
+    store = Store(_postgres_or_skip(), application_name=name)
+    try:
+        keys = [f"pool-{name}-{i}" for i in range(40)]
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(lambda k: store.first_use(k, 60), keys))
+        (open_now,) = store.query("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?", (name,))[0]
+        assert 1 <= open_now <= 8
+        assert not store.first_use(keys[0], 60)  # still the same store: a replay is refused
+    finally:
+        store.query("DELETE FROM jwt_seen WHERE key LIKE ?", (f"pool-{name}-%",))  # only the rows this test wrote
+        store.close()

@@ -1,0 +1,37 @@
+"""Bring a database to the newest schema with Alembic (run at start-up, and by `pa-advisor db upgrade`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any fixed number: instances starting together take turns on PostgreSQL instead of racing to create tables.
+LOCK_ID = 774_418_201
+
+
+def _config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+        command.upgrade(_config(conn), "head")
+
+
+def versions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's revision, the newest revision this release knows)."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        head = ScriptDirectory.from_config(_config(conn)).get_current_head()
+    return current, str(head)
