@@ -26,8 +26,8 @@ def _library():
 
 
 def _app(**settings):
-    from cdshooks.app import create_app
     from cdshooks.settings import Settings
+    from cdshooks.web.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="pa-bench-"))
     app = create_app(Settings(dev_mode=True, store_url=f"sqlite:///{tmp / 'store.db'}", log_level="WARNING",
@@ -86,7 +86,7 @@ def fanout(delay_ms: int) -> None:
     client = app.test_client()
     s = scenario()
     with sekmet_with_fixtures() as (fhir, token), delaying_proxy(fhir, delay_ms / 1000) as proxied:
-        from cdshooks.ehr import hook_request
+        from cdshooks.cli.ehr import hook_request
 
         body = hook_request("order-sign", s["patientId"], s["draftOrders"], user_id=s["userId"],
                             fhir_server=proxied, token=token)
@@ -99,7 +99,7 @@ def fanout(delay_ms: int) -> None:
         total = best_of(call, 7)
         import requests
 
-        from cdshooks.hooks import fill_template, prefetch_specs
+        from cdshooks.service.hooks import fill_template, prefetch_specs
 
         slowest = 0.0
         with requests.Session() as session:

@@ -12,8 +12,8 @@ from datetime import date
 
 from flask import Flask, Response, request
 
-from cdshooks.app import create_app
 from cdshooks.settings import Settings
+from cdshooks.web.app import create_app
 
 
 def create_bench_app() -> Flask:

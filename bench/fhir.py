@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from cdshooks.sandbox import fhir_sandbox
+from cdshooks.cli.sandbox import fhir_sandbox
 
 TOKEN = "bench-token"
 

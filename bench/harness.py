@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from cdshooks.sandbox import free_port
+from cdshooks.cli.sandbox import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

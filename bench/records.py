@@ -8,9 +8,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from cdshooks.ehr import hook_request, prefetch_from_resources
-from cdshooks.hooks import prefetch_specs
+from cdshooks.cli.ehr import hook_request, prefetch_from_resources
 from cdshooks.policy.loader import Library
+from cdshooks.service.hooks import prefetch_specs
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fhir_fixtures"
 LOINC = ["33358-3", "42482-0", "36916-5", "33944-0", "48378-4", "97509-4", "2345-7", "718-7", "6690-2", "2160-0"]

@@ -13,7 +13,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from .multiproc import MULTIPROC_ENV
+from cdshooks.multiproc import MULTIPROC_ENV
 
 FAILURE_CLASSES = (("timed out", "timeout"), ("deadline", "timeout"), ("not authorized", "unauthorized"),
                    ("answered 5", "server-error"), ("unreachable", "unreachable"), ("malformed", "malformed"),

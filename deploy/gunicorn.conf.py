@@ -1,4 +1,4 @@
-"""gunicorn settings for PA Advisor: `gunicorn -c deploy/gunicorn.conf.py "cdshooks.app:create_app()"`."""
+"""gunicorn settings for PA Advisor: `gunicorn -c deploy/gunicorn.conf.py "cdshooks.web.app:create_app()"`."""
 
 import multiprocessing
 import os
@@ -27,7 +27,7 @@ def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)
     not a traceback from every worker ("Worker failed to boot")."""
     import sys
 
-    from cdshooks.app import STARTUP_ERRORS, create_app, startup_message
+    from cdshooks.web.app import STARTUP_ERRORS, create_app, startup_message
 
     try:
         create_app()

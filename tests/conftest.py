@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from cdshooks.app import create_app
-from cdshooks.ehr import hook_request, prefetch_from_resources
-from cdshooks.hooks import prefetch_specs
+from cdshooks.cli.ehr import hook_request, prefetch_from_resources
+from cdshooks.cli.sandbox import SandboxError, fhir_sandbox, sekmet_executable
 from cdshooks.policy.loader import load_library
-from cdshooks.sandbox import SandboxError, fhir_sandbox, sekmet_executable
+from cdshooks.service.hooks import prefetch_specs
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings
+from cdshooks.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fhir_fixtures"

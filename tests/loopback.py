@@ -17,7 +17,7 @@ import requests
 from werkzeug.serving import make_server
 
 # `pa-advisor` as a process, with whatever cdshooks the running interpreter (and its PYTHONPATH) imports.
-CLI = [sys.executable, "-c", "from cdshooks.cli import main; main()"]
+CLI = [sys.executable, "-c", "from cdshooks.cli.commands import main; main()"]
 
 
 @contextmanager

@@ -9,8 +9,8 @@ import re
 import pytest
 from conftest import SCENARIOS, scenario_request
 
-from cdshooks import fhir_models
-from cdshooks.cards import COVERAGE_INFO_URL
+from cdshooks.fhir import models as fhir_models
+from cdshooks.service.cards import COVERAGE_INFO_URL
 from cdshooks.settings import DEFAULT_MAPPINGS
 
 ALLOWED_TOKENS = {"{{context.patientId}}", "{{context.userId}}", "{{userPractitionerId}}"}

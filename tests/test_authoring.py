@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from cdshooks.authoring.fixture_new import add_fixture, rename
 from cdshooks.authoring.kinds_reference import markdown
+from cdshooks.authoring.lint import located
 from cdshooks.authoring.policy_text import items
-from cdshooks.cli import main
+from cdshooks.cli.commands import main
 from cdshooks.errors import MappingError
-from cdshooks.lint import located
 from cdshooks.policy.kinds import CODESET_PARAMS, PARAMS
 from cdshooks.policy.loader import _schema, load_payers, load_policy, load_valuesets
 from cdshooks.settings import DEFAULT_MAPPINGS, FIXTURES_DIR

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from conftest import FHIR_TOKEN, FIXTURES, SCENARIOS
 from loopback import serve_app
 
-from cdshooks.app import ConfigError, create_app
-from cdshooks.cli import main
+from cdshooks.cli.commands import main
+from cdshooks.cli.sandbox import free_port
 from cdshooks.errors import MappingError
-from cdshooks.sandbox import free_port
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings
+from cdshooks.web.app import ConfigError, create_app
 
 CLI = str(Path(sys.executable).with_name("pa-advisor"))
 
@@ -218,7 +218,7 @@ def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path,
     env = {**os.environ, "PA_DEV_MODE": "1", "PA_BIND": "127.0.0.1:0", name: value,
            "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db"}
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"),
-                           "cdshooks.app:create_app()"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           "cdshooks.web.app:create_app()"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2
     assert "pa-advisor: cannot start: " in done.stderr and "Traceback" not in done.stderr

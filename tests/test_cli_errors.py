@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from loopback import CLI
 
-from cdshooks.sandbox import free_port
+from cdshooks.cli.sandbox import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = str(ROOT / "fhir_fixtures" / "bundles" / "elx-approve.json")

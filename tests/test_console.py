@@ -13,8 +13,8 @@ import pytest
 from conftest import SCENARIOS
 from loopback import serve_app
 
-from cdshooks.app import create_app
 from cdshooks.settings import Settings
+from cdshooks.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("PA_SCREENSHOTS", Path(__file__).resolve().parent.parent / "build" / "console-screenshots"))

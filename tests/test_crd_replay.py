@@ -9,9 +9,9 @@ import pytest
 from conftest import FHIR_TOKEN, SCENARIOS, bundle_resources
 from test_api_contract import assert_no_empty_values
 
-from cdshooks import fhir_models
-from cdshooks.cards import COVERAGE_INFO_URL
-from cdshooks.ehr import searchset
+from cdshooks.cli.ehr import searchset
+from cdshooks.fhir import models as fhir_models
+from cdshooks.service.cards import COVERAGE_INFO_URL
 
 pytestmark = pytest.mark.integration
 HEX_BREAKING_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2va"  # the RI preset's non-hex hookInstance

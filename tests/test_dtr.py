@@ -20,8 +20,8 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from cdshooks.dtr.questionnaire import PATHWAY_LINK_ID, answer_type, has_item, items_of, questionnaire, walk
+from cdshooks.fhir.record import questionnaire_key
 from cdshooks.policy.loader import load_library
-from cdshooks.record import questionnaire_key
 from cdshooks.settings import DEFAULT_MAPPINGS
 
 BASE = "http://localhost"  # the Flask test client's own root: canonicals are built on it
@@ -124,8 +124,8 @@ def test_metadata_read_search_and_library(client):
 
 
 def test_a_public_url_setting_names_the_canonicals(tmp_path):
-    from cdshooks.app import create_app
     from cdshooks.settings import Settings
+    from cdshooks.web.app import create_app
 
     app = create_app(Settings(dev_mode=True, public_url="https://pa.example.org/", store_url=f"sqlite:///{tmp_path}/s.db"))
     q = app.test_client().get("/fhir/Questionnaire/cp-phar-243").json
@@ -292,8 +292,8 @@ def test_not_json_is_refused_with_a_clear_status(client):
 
 def test_a_dtr_app_with_the_ehr_token_is_served_in_trust_mode_with_cors(tmp_path):
     """The DTR app sends the EHR's bearer token, not one of ours: these endpoints don't refuse it."""
-    from cdshooks.app import create_app
     from cdshooks.settings import Settings
+    from cdshooks.web.app import create_app
 
     (tmp_path / "trust.yaml").write_text("- iss: https://ehr.example.org\n  jku: https://ehr.example.org/jwks\n")
     app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url="https://pa.example.org",

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from faulty_fhir import FaultyFhir, _Handler
 
 from cdshooks import strict_json
-from cdshooks.app import ConfigError, create_app
-from cdshooks.ehr_profiles import public_jwk
-from cdshooks.sandbox import free_port
-from cdshooks.security import Issuer, fhir_server_allowed
+from cdshooks.cli.ehr_profiles import public_jwk
+from cdshooks.cli.sandbox import free_port
+from cdshooks.security.tokens import Issuer, fhir_server_allowed
 from cdshooks.settings import Settings, SettingsError
+from cdshooks.web.app import ConfigError, create_app
 
 BASE = "https://pa.example.org"
 ISS = "https://ehr.example.org"
@@ -317,7 +317,7 @@ def test_5_order_sets_up_to_the_cap_are_answered_and_more_are_refused_and_audite
 
 def test_6_eight_slow_loris_clients_do_not_take_healthz_down(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cdshooks.cli", "serve", "--dev", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "cdshooks.cli.commands", "serve", "--dev", "--port", str(port)],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lorises: list[socket.socket] = []
     try:
@@ -380,7 +380,7 @@ def test_7_trust_mode_needs_a_public_url(tmp_path):
 
 def test_7_memory_replay_store_with_several_workers_does_not_start(tmp_path):
     env = {"PA_REPLAY_STORE": "memory", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "cdshooks.cli", "serve", "--trust", str(trust_file(tmp_path)),
+    done = subprocess.run([sys.executable, "-m", "cdshooks.cli.commands", "serve", "--trust", str(trust_file(tmp_path)),
                            "--public-url", BASE, "--workers", "2"], cwd=tmp_path, capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.returncode == 2

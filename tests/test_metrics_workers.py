@@ -10,7 +10,7 @@ import time
 import requests
 from loopback import CLI, wait_until_up
 
-from cdshooks.sandbox import free_port
+from cdshooks.cli.sandbox import free_port
 
 
 def _count(text: str, endpoint: str) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from loopback import CLI, wait_until_up
 
-from cdshooks.sandbox import free_port
+from cdshooks.cli.sandbox import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

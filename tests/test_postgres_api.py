@@ -10,9 +10,9 @@ from datetime import date
 from conftest import scenario_request
 from test_store import _postgres_or_skip
 
-from cdshooks.app import create_app
 from cdshooks.settings import Settings
 from cdshooks.store import Store
+from cdshooks.web.app import create_app
 
 
 def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):

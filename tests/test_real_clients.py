@@ -11,10 +11,10 @@ from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from loopback import JsonEndpoint
 
-from cdshooks import ehr_profiles as clients
-from cdshooks.app import create_app
-from cdshooks.sandbox import SandboxError, fhir_sandbox, post_fixtures, sekmet_executable
+from cdshooks.cli import ehr_profiles as clients
+from cdshooks.cli.sandbox import SandboxError, fhir_sandbox, post_fixtures, sekmet_executable
 from cdshooks.settings import Settings
+from cdshooks.web.app import create_app
 
 BASE = "http://127.0.0.1:8080"  # the --public-url both clients call
 SIGN = "/cds-services/pa-order-sign"
@@ -183,8 +183,8 @@ def test_refusals_are_401_and_log_the_first_failing_check(case, logged, trusted,
 
 def test_the_cli_signs_its_calls_for_a_trust_mode_service(tmp_path):
     """`pa-advisor hook --sign-key` builds tokens the service accepts (checked with the same verifier)."""
-    from cdshooks.ehr_cli import Signer
-    from cdshooks.security import MemoryReplayCache, Verifier, load_trust
+    from cdshooks.cli.ehr_cli import Signer
+    from cdshooks.security.tokens import MemoryReplayCache, Verifier, load_trust
 
     key = ec.generate_private_key(ec.SECP384R1())
     (tmp_path / "key.jwk").write_text(json.dumps({**clients.public_jwk(key.public_key(), "cli-1"),

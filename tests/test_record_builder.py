@@ -6,8 +6,8 @@ import pytest
 from conftest import scenario_request
 from faulty_fhir import FaultyFhir, _Handler
 
-from cdshooks.ehr import searchset
-from cdshooks.sandbox import free_port
+from cdshooks.cli.ehr import searchset
+from cdshooks.cli.sandbox import free_port
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import schemathesis
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 
-from cdshooks.app import create_app
 from cdshooks.settings import Settings
+from cdshooks.web.app import create_app
 
 BASE = "https://pa.example.org"
 ISS = "https://ehr.example.org"

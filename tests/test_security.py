@@ -15,9 +15,9 @@ from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from loopback import JsonEndpoint
 
-from cdshooks.app import ConfigError, create_app
-from cdshooks.ehr_profiles import public_jwk as jwk
+from cdshooks.cli.ehr_profiles import public_jwk as jwk
 from cdshooks.settings import Settings
+from cdshooks.web.app import ConfigError, create_app
 
 BASE = "https://pa.example.org"
 ISS = "https://ehr.example.org"
@@ -219,7 +219,7 @@ def test_trust_file_path_is_relative_to_the_file(tmp_path, trust):
 
 def test_an_unreachable_replay_store_refuses_the_call_instead_of_failing(tmp_path, trust, keys, library):
     """Redis down: jti freshness cannot be checked, so the call is refused (401, reason logged), never a 500."""
-    from cdshooks.sandbox import free_port
+    from cdshooks.cli.sandbox import free_port
 
     client = make_app(tmp_path, trust, replay_store=f"redis://127.0.0.1:{free_port()}/0").test_client()
     assert call(client, library, token(keys["ec"])).status_code == 401

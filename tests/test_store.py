@@ -133,7 +133,7 @@ def test_a_store_made_before_migrations_is_adopted_with_its_rows(tmp_path):
 def test_db_commands_upgrade_and_report_the_revision(tmp_path):
     from click.testing import CliRunner
 
-    from cdshooks.cli import main
+    from cdshooks.cli.commands import main
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()

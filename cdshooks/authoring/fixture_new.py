@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from cdshooks.policy.codes import SYSTEMS, codings_of
+from cdshooks.fhir.codes import SYSTEMS, codings_of
 
 ATTEST = "urn:pa-advisor:Questionnaire:pa-attestation"
 LOB_TYPE = {"commercial": {"coding": [{"system": SYSTEMS["sopt"], "code": "5", "display": "Private Health Insurance"}]},

@@ -12,9 +12,8 @@ from typing import Any
 
 import yaml
 
-from cdshooks.policy.codes import SYSTEMS
-
-from .policy_text import TextItem
+from cdshooks.authoring.policy_text import TextItem
+from cdshooks.fhir.codes import SYSTEMS
 
 CONTINUED = re.compile(r"continu|reauthori|renewal|re-authori", re.I)
 DURATION = re.compile(r"duration|length of authori|authorization period", re.I)

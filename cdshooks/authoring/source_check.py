@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdshooks.authoring.policy_text import TextItem
 from cdshooks.policy.model import Policy
-
-from .policy_text import TextItem
 
 
 def compare(policy: Policy, text_items: Sequence[TextItem], source: str) -> tuple[list[str], list[str]]:

@@ -10,9 +10,8 @@ import base64
 import json
 from typing import Any
 
+from cdshooks.dtr.questionnaire import computable_name, library_url, slug
 from cdshooks.policy.model import Policy
-
-from .questionnaire import computable_name, library_url, slug
 
 
 def elm(policy: Policy) -> dict[str, Any]:

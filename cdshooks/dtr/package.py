@@ -10,15 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdshooks.dtr.library import library
+from cdshooks.dtr.prefill import DtrContext, prefilled
+from cdshooks.dtr.questionnaire import key, questionnaire
 from cdshooks.errors import RequestError
-from cdshooks.orders import ORDER_TYPES, governing_policies, order_concepts
+from cdshooks.fhir.record import PatientRecord, questionnaire_key
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
-from cdshooks.record import PatientRecord, questionnaire_key
-
-from .library import library
-from .prefill import DtrContext, prefilled
-from .questionnaire import key, questionnaire
+from cdshooks.service.orders import ORDER_TYPES, governing_policies, order_concepts
 
 MAX_PARAMETERS = 100
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cdshooks.dtr.questionnaire import PATHWAY_LINK_ID, PATHWAY_SYSTEM, canonical, has_item, questionnaire
 from cdshooks.policy.model import CriterionResult, Evaluation, Policy, Status
-
-from .questionnaire import PATHWAY_LINK_ID, PATHWAY_SYSTEM, canonical, has_item, questionnaire
 
 INFORMATION_ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin"
 EVIDENCE_MAX = 300

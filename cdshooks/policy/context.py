@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cdshooks.record import Answer, Exposure, PatientRecord, ref_of
-
-from .codes import CodeSet
-from .model import Evidence, Result, Status
+from cdshooks.fhir.record import Answer, Exposure, PatientRecord, ref_of
+from cdshooks.policy.codes import CodeSet
+from cdshooks.policy.model import Evidence, Result, Status
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from cdshooks.fhirdates import parse_date
-from cdshooks.record import ref_of
-
-from .context import Context
-from .kinds import KINDS
-from .model import (
+from cdshooks.fhir.dates import parse_date
+from cdshooks.fhir.record import ref_of
+from cdshooks.policy.context import Context
+from cdshooks.policy.kinds import KINDS
+from cdshooks.policy.model import (
     Criterion,
     CriterionResult,
     Evaluation,

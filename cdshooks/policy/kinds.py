@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import kinds_clinical as clinical
-from . import kinds_dose, kinds_labs, kinds_medication
-from .context import Context
-from .model import Criterion, Result
+from cdshooks.policy import kinds_clinical as clinical
+from cdshooks.policy import kinds_dose, kinds_labs, kinds_medication
+from cdshooks.policy.context import Context
+from cdshooks.policy.model import Criterion, Result
 
 Kind = Callable[[Criterion, Context], Result]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from cdshooks.fhirdates import effective, latest_date, parse_date, years_between
-from cdshooks.record import ref_of
-
-from .codes import EMPTY, CodeSet, as_list, codings_of, first_code, text_of
-from .context import Context, missing, unavailable_note
-from .model import Criterion, Evidence, Result, Status
+from cdshooks.fhir.codes import as_list, codings_of, first_code, text_of
+from cdshooks.fhir.dates import effective, latest_date, parse_date, years_between
+from cdshooks.fhir.record import ref_of
+from cdshooks.policy.codes import EMPTY, CodeSet
+from cdshooks.policy.context import Context, missing, unavailable_note
+from cdshooks.policy.model import Criterion, Evidence, Result, Status
 
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from cdshooks.fhirdates import effective, parse_date
-from cdshooks.record import ref_of
-
-from .codes import SYSTEMS
-from .context import Context, missing
-from .model import Criterion, Evidence, Quantity, Result, Status
-from .units import UnitError, convert, quantity_of
+from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.fhir.dates import effective, parse_date
+from cdshooks.fhir.quantity import quantity_of
+from cdshooks.fhir.record import ref_of
+from cdshooks.policy.context import Context, missing
+from cdshooks.policy.model import Criterion, Evidence, Quantity, Result, Status
+from cdshooks.policy.units import UnitError, convert
 
 DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}
 LOINC = SYSTEMS["loinc"]

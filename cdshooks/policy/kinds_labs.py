@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from cdshooks.fhirdates import effective
-from cdshooks.record import ref_of
-
-from .codes import CodeSet
-from .context import Context, missing, unavailable_note
-from .model import Criterion, Evidence, Quantity, Result, Status
-from .units import UnitError, compare, convert, quantity_of
+from cdshooks.fhir.dates import effective
+from cdshooks.fhir.quantity import quantity_of
+from cdshooks.fhir.record import ref_of
+from cdshooks.policy.codes import CodeSet
+from cdshooks.policy.context import Context, missing, unavailable_note
+from cdshooks.policy.model import Criterion, Evidence, Quantity, Result, Status
+from cdshooks.policy.units import UnitError, compare, convert
 
 FINAL = {"final", "amended", "corrected"}
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cdshooks.fhirdates import add_months, effective
-from cdshooks.record import Exposure, is_local_route, ref_of
-
-from .codes import EMPTY, CodeSet, first_code
-from .context import Context, missing, unavailable_note
-from .kinds_clinical import EXCLUDED_VERIFICATION, status_series
-from .model import Criterion, Evidence, Result, Status
+from cdshooks.fhir.codes import first_code
+from cdshooks.fhir.dates import add_months, effective
+from cdshooks.fhir.record import Exposure, is_local_route, ref_of
+from cdshooks.policy.codes import EMPTY, CodeSet
+from cdshooks.policy.context import Context, missing, unavailable_note
+from cdshooks.policy.kinds_clinical import EXCLUDED_VERIFICATION, status_series
+from cdshooks.policy.model import Criterion, Evidence, Result, Status
 
 HISTORY_TYPES = ("MedicationAdministration", "MedicationStatement")
 STALE_DAYS = 90

@@ -17,10 +17,10 @@ import jsonschema
 import yaml
 
 from cdshooks.errors import MappingError
-
-from .codes import EMPTY, SYSTEMS, CodeSet, normalize_code
-from .kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, PARAMS, PHASE_KEYS, QUANTITY_PARAMS
-from .model import (
+from cdshooks.fhir.codes import SYSTEMS, normalize_code
+from cdshooks.policy.codes import EMPTY, CodeSet
+from cdshooks.policy.kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, PARAMS, PHASE_KEYS, QUANTITY_PARAMS
+from cdshooks.policy.model import (
     COMBINATORS,
     Applicability,
     Criterion,
@@ -30,7 +30,7 @@ from .model import (
     Policy,
     Quantity,
 )
-from .units import UnitError, check_unit
+from cdshooks.policy.units import UnitError, check_unit
 
 EXTRA_KINDS = frozenset({"same_as"})
 

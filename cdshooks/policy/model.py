@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from .codes import CodeSet
+from cdshooks.fhir.quantity import Quantity, humane_unit  # noqa: F401  (part of the policy model)
+from cdshooks.policy.codes import CodeSet
 
 
 class Status(StrEnum):
@@ -30,32 +30,6 @@ class Pathway(StrEnum):
 
 
 COMBINATORS = frozenset({"all", "any", "not", "at_least"})
-
-
-@dataclass(frozen=True)
-class Quantity:
-    value: float
-    unit: str  # UCUM
-
-    def __str__(self) -> str:
-        value = f"{self.value:.4g}"
-        unit = humane_unit(self.unit)
-        return f"{value} {unit}" if unit else value
-
-
-# UCUM spellings a clinician should not have to read, in the order they are replaced.
-_HUMANE = ((r"10\*6", "× 10⁶ cells"), (r"\(24\.h\)", "24 h"), (r"\(m2\.d\)", "m²/day"), (r"\bug\b", "µg"),
-           (r"\bm2\b", "m²"), (r"/d$", "/day"), (r"/wk$", "/week"), (r"/h$", "/hour"))
-
-
-def humane_unit(ucum: str) -> str:
-    """'ug/d' → 'µg/day', '10*6' → '× 10⁶ cells', 'mg/(24.h)' → 'mg/24 h'; annotations such as {ratio} vanish."""
-    if ucum in ("1", "") or (ucum.startswith("{") and ucum.endswith("}")):
-        return ""
-    out = ucum
-    for pattern, new in _HUMANE:
-        out = re.sub(pattern, new, out)
-    return out
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import Any
-
-from .model import Quantity
 
 
 class UnitError(ValueError):
@@ -56,17 +53,6 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
         raise
     except Exception as exc:  # pint DimensionalityError and friends
         raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}") from exc
-
-
-def quantity_of(fhir_quantity: Any) -> Quantity | None:
-    """A FHIR Quantity dict as a Quantity; prefers the UCUM code, falls back to the unit text."""
-    if not isinstance(fhir_quantity, dict):
-        return None
-    value = fhir_quantity.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    unit = fhir_quantity.get("code") or fhir_quantity.get("unit") or "1"
-    return Quantity(float(value), str(unit))
 
 
 def compare(value: float, comparator: str, threshold: float) -> bool:

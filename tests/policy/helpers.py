@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from cdshooks.fhir.record import PatientRecord
 from cdshooks.policy.codes import EMPTY, CodeSet
 from cdshooks.policy.context import Context
 from cdshooks.policy.model import Criterion, Quantity, Status
-from cdshooks.record import PatientRecord
 
 ANCHOR = date(2026, 11, 20)
 ATTEST = "urn:pa-advisor:Questionnaire:pa-attestation"

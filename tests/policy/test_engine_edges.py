@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from cdshooks.fhir.record import PatientRecord
 from cdshooks.policy import kinds_clinical as clin
 from cdshooks.policy import kinds_dose
 from cdshooks.policy import kinds_labs as labs
@@ -17,7 +18,6 @@ from cdshooks.policy.context import Context
 from cdshooks.policy.kinds_medication import regimen_lines
 from cdshooks.policy.model import Status
 from cdshooks.policy.units import compare
-from cdshooks.record import PatientRecord
 
 from .helpers import ANCHOR, ATTEST, DRUG, SYS, cc, codeset, context, crit, given, obs, order, q
 

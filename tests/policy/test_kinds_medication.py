@@ -218,8 +218,8 @@ def test_intrathecal_use_is_not_combination_therapy():
 
 
 def test_lines_keep_induction_transplant_and_maintenance_as_one_and_split_on_progression():
+    from cdshooks.fhir.record import PatientRecord
     from cdshooks.policy.kinds_medication import regimen_lines
-    from cdshooks.record import PatientRecord
 
     def stmt(code, start, end, rid):
         return given(cc("rx", code), start, end, rtype="MedicationStatement", id=rid)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cdshooks.authoring.lint import lint_mappings, loinc_check_digit_ok
 from cdshooks.errors import MappingError
-from cdshooks.lint import lint_mappings, loinc_check_digit_ok
 from cdshooks.policy.loader import load_library
 from cdshooks.settings import DEFAULT_MAPPINGS
 

@@ -15,10 +15,10 @@ import requests
 from rich.console import Console
 from rich.markdown import Markdown
 
-from .ehr import hook_request
-from .ehr_profiles import public_jwk, thumbprint
-from .hooks import fill_template
-from .policy.codes import SYSTEMS
+from cdshooks.cli.ehr import hook_request
+from cdshooks.cli.ehr_profiles import public_jwk, thumbprint
+from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.service.hooks import fill_template
 
 console = Console()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 
-from .errors import RequestError
+from cdshooks.errors import RequestError
 
 _STR = {"type": "string", "minLength": 1}
 _REF_LIST = {"type": "array", "items": _STR, "minItems": 1}

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .policy.codes import SYSTEMS
-from .policy.kinds_dose import body_codes
-from .policy.loader import Library
-from .protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
+from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.policy.kinds_dose import body_codes
+from cdshooks.policy.loader import Library
+from cdshooks.service.protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
 
 CRD_VERSIONS = ["2.2"]
 LAB_KINDS = {"lab": ("codes",), "flc": ("kappa", "lambda", "ratio"), "disease_status": ("codes",),

@@ -10,21 +10,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from . import cards, fhir_models, logs
-from .dtr import questionnaire as dtr
-from .dtr.prefill import DtrContext, context_of
-from .errors import DataUnavailable, NotAllowed, RequestError
-from .fhir_client import FhirClient
-from .fhirdates import parse_date
-from .hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
-from .orders import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
-from .policy.context import Context
-from .policy.evaluate import evaluate
-from .policy.loader import Library
-from .protocol import HookRequest
-from .record import PatientRecord, ref_of
-from .record_builder import RecordBuilder, names_patient
-from .settings import Settings
+from cdshooks import logs
+from cdshooks.dtr import questionnaire as dtr
+from cdshooks.dtr.prefill import DtrContext, context_of
+from cdshooks.errors import DataUnavailable, NotAllowed, RequestError
+from cdshooks.fhir import models as fhir_models
+from cdshooks.fhir.client import FhirClient
+from cdshooks.fhir.dates import parse_date
+from cdshooks.fhir.record import PatientRecord, ref_of
+from cdshooks.policy.context import Context
+from cdshooks.policy.evaluate import evaluate
+from cdshooks.policy.loader import Library
+from cdshooks.service import cards
+from cdshooks.service.hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
+from cdshooks.service.orders import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
+from cdshooks.service.protocol import HookRequest
+from cdshooks.service.record_builder import RecordBuilder, names_patient
+from cdshooks.settings import Settings
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .hooks import HOOKS
-from .orders import ORDER_TYPES
-from .protocol import FEEDBACK_SCHEMA, REQUEST_SCHEMA
+from cdshooks import __version__
+from cdshooks.service.hooks import HOOKS
+from cdshooks.service.orders import ORDER_TYPES
+from cdshooks.service.protocol import FEEDBACK_SCHEMA, REQUEST_SCHEMA
 
 OUTCOME = {
     "type": "object", "required": ["resourceType", "issue"],

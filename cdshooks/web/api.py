@@ -11,14 +11,14 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import logs
-from .errors import DataUnavailable, RequestError, UnknownService
-from .hooks import BY_ID
-from .protocol import FEEDBACK_SCHEMA, check
-from .security import AuthError, Verifier, fhir_server_allowed
-from .service import HookService
-from .store import Store, StoreError
-from .web import HttpError, base_url, json_body, json_response
+from cdshooks import logs
+from cdshooks.errors import DataUnavailable, RequestError, UnknownService
+from cdshooks.security.tokens import AuthError, Verifier, fhir_server_allowed
+from cdshooks.service.call import HookService
+from cdshooks.service.hooks import BY_ID
+from cdshooks.service.protocol import FEEDBACK_SCHEMA, check
+from cdshooks.store import Store, StoreError
+from cdshooks.web.http import HttpError, base_url, json_body, json_response
 
 bp = Blueprint("cds", __name__)
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",

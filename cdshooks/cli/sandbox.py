@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .settings import FIXTURES_DIR
+from cdshooks.settings import FIXTURES_DIR
 
 
 class SandboxError(RuntimeError):

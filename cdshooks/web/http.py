@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from . import strict_json
+from cdshooks import strict_json
 
 JSON_TYPES = ("application/json", "application/fhir+json")
 

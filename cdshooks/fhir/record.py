@@ -13,9 +13,9 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from .fhirdates import effective, parse_date
-from .policy.codes import codings_of, normalize_code, normalize_system, text_of
-from .policy.units import quantity_of
+from cdshooks.fhir.codes import codings_of, normalize_code, normalize_system, text_of
+from cdshooks.fhir.dates import effective, parse_date
+from cdshooks.fhir.quantity import quantity_of
 
 MEDICATION_TYPES = (
     "MedicationAdministration",

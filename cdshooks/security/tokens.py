@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import jwt
 import yaml
 
-from .errors import PAAdvisorError
-from .store import Store, StoreError
+from cdshooks.errors import PAAdvisorError
+from cdshooks.store import Store, StoreError
 
 DEFAULT_ALGORITHMS = ("ES384", "RS384")
 ASYMMETRIC = {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}

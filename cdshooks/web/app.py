@@ -1,6 +1,6 @@
 """create_app(settings) does all the wiring; nothing is built at import time.
 
-gunicorn runs "cdshooks.app:create_app()", which reads PA_* environment variables.
+gunicorn runs "cdshooks.web.app:create_app()", which reads PA_* environment variables.
 """
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ import gc
 
 from flask import Flask
 
-from . import api, fhir_models, logs, openapi
-from .console import routes as console_routes
-from .dtr import routes as dtr_routes
-from .errors import MappingError, PAAdvisorError
-from .fhir_client import FhirClient
-from .hooks import discovery
-from .metrics import Metrics
-from .policy.loader import load_library
-from .policy.units import check_unit
-from .security import (
+from cdshooks import logs
+from cdshooks.errors import MappingError, PAAdvisorError
+from cdshooks.fhir import models as fhir_models
+from cdshooks.fhir.client import FhirClient
+from cdshooks.metrics import Metrics
+from cdshooks.policy.loader import load_library
+from cdshooks.policy.units import check_unit
+from cdshooks.security.tokens import (
     MemoryReplayCache,
     RedisReplayCache,
     ReplayCache,
@@ -27,9 +25,12 @@ from .security import (
     Verifier,
     load_trust,
 )
-from .service import HookService
-from .settings import Settings, SettingsError
-from .store import Store, StoreError
+from cdshooks.service.call import HookService
+from cdshooks.service.hooks import discovery
+from cdshooks.settings import Settings, SettingsError
+from cdshooks.store import Store, StoreError
+from cdshooks.web import api, dtr_routes, openapi
+from cdshooks.web.console import routes as console_routes
 
 
 class ConfigError(PAAdvisorError):

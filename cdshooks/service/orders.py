@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .fhirdates import parse_date, period_bounds
-from .policy.codes import SYSTEMS, Match, as_list, codings_of, normalize_code, normalize_system, text_of
-from .policy.loader import Library
-from .policy.model import Applicability, Policy
-from .record import PatientRecord, ref_of
+from cdshooks.fhir.codes import SYSTEMS, as_list, codings_of, normalize_code, normalize_system, text_of
+from cdshooks.fhir.dates import parse_date, period_bounds
+from cdshooks.fhir.record import PatientRecord, ref_of
+from cdshooks.policy.codes import Match
+from cdshooks.policy.loader import Library
+from cdshooks.policy.model import Applicability, Policy
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest", "DeviceRequest", "NutritionOrder", "VisionPrescription")
 SOPT = SYSTEMS["sopt"]

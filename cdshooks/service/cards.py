@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .orders import InScope
-from .policy.model import Evaluation, Outcome, Status
+from cdshooks.policy.model import Evaluation, Outcome, Status
+from cdshooks.service.orders import InScope
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 COVERAGE_INFO_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"

@@ -11,10 +11,9 @@ import nh3
 from flask import Blueprint, Response, current_app, render_template, request
 from markdown_it import MarkdownIt
 
-from cdshooks.hooks import HOOKS
-from cdshooks.web import HttpError, json_body, json_response
-
-from . import fixtures
+from cdshooks.service.hooks import HOOKS
+from cdshooks.web.console import fixtures
+from cdshooks.web.http import HttpError, json_body, json_response
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 MARKDOWN = MarkdownIt("commonmark", {"html": False})

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import logs
-from .errors import DataUnavailable
-from .fhir_client import FetchResult, FhirClient, _entries
-from .hooks import PrefetchSpec, fill_template
-from .protocol import HookRequest
-from .record import MEDICATION_TYPES, PatientRecord, ref_of
-from .settings import Settings
+from cdshooks import logs
+from cdshooks.errors import DataUnavailable
+from cdshooks.fhir.client import FetchResult, FhirClient, _entries
+from cdshooks.fhir.record import MEDICATION_TYPES, PatientRecord, ref_of
+from cdshooks.service.hooks import PrefetchSpec, fill_template
+from cdshooks.service.protocol import HookRequest
+from cdshooks.settings import Settings
 
 ABSENT = object()
 

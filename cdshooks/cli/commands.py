@@ -12,9 +12,9 @@ from typing import Any
 import click
 import yaml
 
-from . import __version__
-from .errors import MappingError
-from .settings import DEFAULT_MAPPINGS, Settings, SettingsError
+from cdshooks import __version__
+from cdshooks.errors import MappingError
+from cdshooks.settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
 # The mappings folder, as `serve` reads it (PA_MAPPINGS_DIR) unless given: lint, explain, kinds.
 MAPPINGS_OPTION = click.option("--mappings", "mappings_dir", type=click.Path(path_type=Path),
@@ -79,11 +79,11 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
-    from .multiproc import shared_metrics_dir
+    from cdshooks.multiproc import shared_metrics_dir
 
     # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
     shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
-    from .app import STARTUP_ERRORS, ConfigError, create_app, startup_message
+    from cdshooks.web.app import STARTUP_ERRORS, ConfigError, create_app, startup_message
 
     overrides: dict[str, Any] = {"dev_mode": True} if dev else {}
     if trust:
@@ -132,13 +132,13 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
 @click.option("--policy", "policy_id", help="which policy the --source text is (default: the one whose id it quotes)")
 def lint(mappings_dir: Path, source: Path | None, policy_id: str | None) -> None:
     """Check every mapping file against its schema, the value sets and the policy outlines."""
-    from .lint import lint_mappings
+    from cdshooks.authoring.lint import lint_mappings
 
     problems, notes = lint_mappings(mappings_dir)
     if source and not problems:
-        from .authoring.policy_text import items
-        from .authoring.source_check import compare, policy_for
-        from .policy.loader import load_library
+        from cdshooks.authoring.policy_text import items
+        from cdshooks.authoring.source_check import compare, policy_for
+        from cdshooks.policy.loader import load_library
 
         text = source.read_text(encoding="utf-8", errors="replace")
         policy = policy_for(load_library(mappings_dir).policies, text, policy_id)
@@ -163,8 +163,8 @@ def lint(mappings_dir: Path, source: Path | None, policy_id: str | None) -> None
 @MAPPINGS_OPTION
 def new_policy(source: Path, policy_id: str, drug: str, name: str | None, mappings_dir: Path) -> None:
     """Scaffold a policy YAML (outline and one stub criterion per item of the text) and its drug value set."""
-    from .authoring.policy_text import items
-    from .authoring.scaffold import drug_coding, scaffold, slug
+    from cdshooks.authoring.policy_text import items
+    from cdshooks.authoring.scaffold import drug_coding, scaffold, slug
 
     text = source.read_text(encoding="utf-8", errors="replace")
     found = items(text)
@@ -198,7 +198,7 @@ def _load_resources(path: Path) -> list[dict]:
 @MAPPINGS_OPTION
 def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
     """Evaluate one patient bundle for one drug and print the criteria with their evidence."""
-    from .explain import explain_bundle
+    from cdshooks.cli.explain import explain_bundle
 
     try:
         code = explain_bundle(_load_resources(bundle), drug, on.date() if on else None, mappings_dir)
@@ -214,8 +214,8 @@ def explain(bundle: Path, drug: str, on: Any, mappings_dir: Path) -> None:
 @MAPPINGS_OPTION
 def kinds(name: str | None, markdown: bool, mappings_dir: Path) -> None:
     """The criterion kinds: parameters, meaning, and an example from the mappings (all, or one NAME)."""
-    from .authoring.kinds_reference import markdown as page
-    from .authoring.kinds_reference import reference
+    from cdshooks.authoring.kinds_reference import markdown as page
+    from cdshooks.authoring.kinds_reference import reference
 
     if markdown:
         click.echo(page(mappings_dir), nl=False)
@@ -239,8 +239,8 @@ STORE_OPTION = click.option("--store", "store_url", envvar="PA_STORE_URL", defau
 @STORE_OPTION
 def db_upgrade(store_url: str) -> None:
     """Bring the store to the newest schema (safe to run on a live store; instances take turns)."""
-    from .store import Store, StoreError
-    from .store.migrate import versions
+    from cdshooks.store import Store, StoreError
+    from cdshooks.store.migrate import versions
 
     try:
         store = Store(store_url)
@@ -257,8 +257,8 @@ def db_current(store_url: str) -> None:
     """Print the store's schema revision and the newest this release knows; exit 1 when behind."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .store.migrate import versions
-    from .store.store import engine_for
+    from cdshooks.store.migrate import versions
+    from cdshooks.store.store import engine_for
 
     engine = engine_for(store_url)
     try:
@@ -283,7 +283,7 @@ def fixtures() -> None:
 @click.option("--token", default=None, help="bearer token for the FHIR server")
 def fixtures_load(bundles: tuple[Path, ...], fhir_server: str, token: str | None) -> None:
     """POST transaction Bundles to a FHIR server: the BUNDLES given (files or folders), else every fixture."""
-    from .sandbox import post_fixtures
+    from cdshooks.cli.sandbox import post_fixtures
 
     total = failed = 0
     for name, status in post_fixtures(fhir_server, token, paths=bundles):
@@ -313,8 +313,8 @@ def fixtures_load(bundles: tuple[Path, ...], fhir_server: str, token: str | None
 def fixtures_new(base: str, key: str, sets: tuple[str, ...], expect: str, pathway: str, criteria: tuple[str, ...],
                  describe: str, fixtures_dir: Path | None, mappings_dir: Path) -> None:
     """Derive a test patient from an existing one: write bundles/KEY.json and its manifest entry."""
-    from .authoring.fixture_new import add_fixture, expectation
-    from .settings import FIXTURES_DIR
+    from cdshooks.authoring.fixture_new import add_fixture, expectation
+    from cdshooks.settings import FIXTURES_DIR
 
     expected = expectation(None if expect == "none" else expect, pathway, criteria)
     out = add_fixture(fixtures_dir or FIXTURES_DIR, base, key, sets, expected, describe, mappings_dir)
@@ -341,7 +341,7 @@ def hook(hook_name: str, patient: str, drug: str, fhir_server: str, token: str |
          prefetch: bool, requester: str | None, as_json: bool, sign_key: str | None, iss: str | None,
          kid: str | None, public_url: str | None) -> None:
     """Build a realistic hook request, call the service, print the cards."""
-    from .ehr_cli import Signer, run_hook
+    from cdshooks.cli.ehr_cli import Signer, run_hook
 
     signer = None
     if sign_key:

@@ -13,15 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from cdshooks import __version__, logs
+from cdshooks.dtr import package as pkg
+from cdshooks.dtr.library import library
+from cdshooks.dtr.prefill import DtrContext
+from cdshooks.dtr.questionnaire import canonical, questionnaire, slug
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
 from cdshooks.store import Store, StoreError
-from cdshooks.web import HttpError, base_url, json_body, json_response
-
-from . import package as pkg
-from .library import library
-from .prefill import DtrContext
-from .questionnaire import canonical, questionnaire, slug
+from cdshooks.web.http import HttpError, base_url, json_body, json_response
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 FHIR_JSON = "application/fhir+json"

@@ -23,10 +23,10 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from . import strict_json
-from .errors import FhirError
-from .metrics import Metrics
-from .settings import Settings
+from cdshooks import strict_json
+from cdshooks.errors import FhirError
+from cdshooks.metrics import Metrics
+from cdshooks.settings import Settings
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 

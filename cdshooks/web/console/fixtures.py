@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cdshooks.ehr import hook_request, prefetch_from_resources
-from cdshooks.fhirdates import parse_date
-from cdshooks.hooks import PrefetchSpec
+from cdshooks.cli.ehr import hook_request, prefetch_from_resources
+from cdshooks.fhir.dates import parse_date
+from cdshooks.service.hooks import PrefetchSpec
 from cdshooks.settings import FIXTURES_DIR as FIXTURES
 
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .hooks import PrefetchSpec
+from cdshooks.service.hooks import PrefetchSpec
 
 
 def searchset(resources: Iterable[dict]) -> dict:

@@ -9,17 +9,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .dtr.questionnaire import answer_keys
-from .fhirdates import parse_date
-from .hooks import prefetch_specs
-from .orders import governing_policies, match_coverage, order_concepts, routes_to
-from .policy.codes import SYSTEMS
-from .policy.context import Context
-from .policy.evaluate import evaluate
-from .policy.loader import load_library
-from .policy.model import Status
-from .record import PatientRecord
-from .settings import Settings
+from cdshooks.dtr.questionnaire import answer_keys
+from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.fhir.dates import parse_date
+from cdshooks.fhir.record import PatientRecord
+from cdshooks.policy.context import Context
+from cdshooks.policy.evaluate import evaluate
+from cdshooks.policy.loader import load_library
+from cdshooks.policy.model import Status
+from cdshooks.service.hooks import prefetch_specs
+from cdshooks.service.orders import governing_policies, match_coverage, order_concepts, routes_to
+from cdshooks.settings import Settings
 
 STYLE = {Status.MET: "green", Status.NOT_MET: "bold red", Status.MISSING: "yellow"}
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from .dtr.questionnaire import items_of, questionnaire
-from .errors import MappingError
-from .policy.codes import SYSTEMS
-from .policy.loader import _schema, load_payers, load_policy, load_valuesets
-from .policy.model import Policy
+from cdshooks.dtr.questionnaire import items_of, questionnaire
+from cdshooks.errors import MappingError
+from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.policy.loader import _schema, load_payers, load_policy, load_valuesets
+from cdshooks.policy.model import Policy
 
 SHAPES = {
     "hcpcs": re.compile(r"^[A-V][0-9]{4}$"),
