@@ -5,20 +5,39 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
+from collections.abc import Callable
 
 ALLOWED = ("service", "hook_instance", "status", "latency_ms", "outcomes", "policy", "reason", "fhir", "path",
            "method", "event", "count", "iss", "jti")
 logger = logging.getLogger("pa_advisor")
+# Set by tracing.setup when OpenTelemetry is on: the current (trace id, span id), or None outside a span.
+trace_ids: Callable[[], tuple[str, str] | None] | None = None
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ours (fixed fields only) and gunicorn's own (deploy/gunicorn.conf.py)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": round(time.time(), 3), "level": record.levelname, "msg": record.getMessage()}
+        out = {"ts": round(record.created, 3), "level": record.levelname, "msg": record.getMessage()}
+        if record.name != logger.name:
+            out["logger"] = record.name
         for key in ALLOWED:
             if hasattr(record, key):
                 out[key] = getattr(record, key)
+        if trace_ids is not None and (ids := trace_ids()):
+            out["trace_id"], out["span_id"] = ids
         return json.dumps(out, default=str)
+
+
+# gunicorn's error log (start, workers, signals) as JSON lines too; its access log stays off (URLs may carry ids).
+GUNICORN_LOGCONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "cdshooks.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": "WARNING", "handlers": ["stderr"]},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+}
 
 
 def setup(level: str = "INFO") -> None:

@@ -3,6 +3,7 @@
 import multiprocessing
 import os
 
+from cdshooks.logs import GUNICORN_LOGCONFIG
 from cdshooks.multiproc import shared_metrics_dir
 
 # Before any worker imports prometheus_client: every worker's metrics land in one folder, summed by /metrics.
@@ -20,6 +21,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None  # our own JSON log carries the fields we allow (no PHI in URLs or bodies)
 errorlog = "-"
+logconfig_dict = GUNICORN_LOGCONFIG  # gunicorn's own lines as JSON, like ours
 
 
 def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)

@@ -64,7 +64,7 @@ def test_the_image_pins_every_runtime_dependency():
     import tomllib
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = deps["dependencies"] + deps["optional-dependencies"]["postgres"]
+    wanted = deps["dependencies"] + deps["optional-dependencies"]["postgres"] + deps["optional-dependencies"]["otel"]
     pinned = {re.split(r"==", line)[0].lower().replace("_", "-")
               for line in (ROOT / "deploy" / "constraints.txt").read_text().splitlines()
               if line and not line.startswith("#")}

@@ -79,6 +79,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     """Start the service under gunicorn (the same app factory the deploy/ config runs)."""
     from gunicorn.app.base import BaseApplication
 
+    from cdshooks.logs import GUNICORN_LOGCONFIG
     from cdshooks.multiproc import shared_metrics_dir
 
     # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
@@ -117,6 +118,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)
+            self.cfg.set("logconfig_dict", GUNICORN_LOGCONFIG)  # gunicorn's own lines as JSON too
 
         def load(self) -> Any:
             return app

@@ -8,6 +8,7 @@ trickling server delays only the calls that name it, and never beyond their dead
 
 from __future__ import annotations
 
+import contextvars
 import socket
 import threading
 import time
@@ -176,7 +177,8 @@ class FhirClient:
         pool = ThreadPoolExecutor(max_workers=max(1, min(len(calls), self.settings.fhir_workers)),
                                   thread_name_prefix="fhir")
         try:
-            futures = {key: pool.submit(fn) for key, fn in calls.items()}
+            # Each read runs in a copy of the caller's context: a trace (when tracing is on) spans the whole call.
+            futures = {key: pool.submit(contextvars.copy_context().run, fn) for key, fn in calls.items()}
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()) + 0.5)
             out = {}
             for key, fut in futures.items():

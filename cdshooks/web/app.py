@@ -9,7 +9,7 @@ import gc
 
 from flask import Flask
 
-from cdshooks import logs
+from cdshooks import logs, tracing
 from cdshooks.errors import MappingError, PAAdvisorError
 from cdshooks.fhir import models as fhir_models
 from cdshooks.fhir.client import FhirClient
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(dtr_routes.bp)
     if settings.dev_mode:  # no sign-in of its own: never in trust mode
         app.register_blueprint(console_routes.bp)
+    tracing.setup(app)  # off unless OTEL_* says where spans go
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's full collections,
     # which otherwise rescan the loaded models and mappings and show up as latency spikes.
     gc.collect()
