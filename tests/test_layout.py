@@ -43,7 +43,7 @@ def test_every_subpackage_says_what_it_holds_and_may_import(package):
 
 def test_the_top_level_holds_only_shared_modules():
     flat = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert flat == ["__init__", "errors", "logs", "metrics", "multiproc", "settings", "strict_json"]
+    assert flat == ["__init__", "errors", "logs", "metrics", "multiproc", "settings", "strict_json", "tracing"]
 
 
 @pytest.mark.parametrize("path", modules("policy"), ids=lambda p: p.name)
