@@ -162,3 +162,15 @@ def test_postgres_calls_share_a_bounded_pool_of_connections():
     finally:
         store.query("DELETE FROM jwt_seen WHERE key LIKE ?", (f"pool-{name}-%",))  # only the rows this test wrote
         store.close()
+
+
+def test_processes_opening_a_new_store_together_take_turns_migrating_it(tmp_path):
+    """gunicorn workers without --preload each open the store: none may fail on a half-made schema."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = f"from cdshooks.store import Store; Store({url!r}).save_feedback('s', [])"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors

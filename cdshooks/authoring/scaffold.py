@@ -47,13 +47,15 @@ def scaffold(items: Sequence[TextItem], policy_id: str, drug: list[str], name: s
     duration: dict[str, list[str]] = {"initial": [], "continued": []}
     dosing: list[str] = []
     for item in _tops(items):
-        where = f"{item.id.split('.')[0]} {item.words}"  # the item's section name and its own words
+        # What the item is about: its section (the id's first part), and its words when it is the section itself.
+        where = item.id.split(".")[0] + ("" if "." in item.id else f" {item.words}")
         family = [i for i in items if i.id == item.id or i.id.startswith(item.id + ".")]
         if DURATION.search(where):
-            for i in family:
-                duration["continued" if CONTINUED.search(i.words) and not re.search("initial", i.words, re.I)
-                         else "initial"].append(i.id)
-                if re.search(r"initial", i.words, re.I) and CONTINUED.search(i.words):
+            for i in family:  # "Initial and Reauthorization: 1 year" covers both pathways
+                initial, continued = bool(re.search("initial", i.words, re.I)), bool(CONTINUED.search(i.words))
+                if initial or not continued:
+                    duration["initial"].append(i.id)
+                if continued:
                     duration["continued"].append(i.id)
         elif DOSING.search(where):
             dosing += [i.id for i in family]
@@ -75,7 +77,7 @@ def scaffold(items: Sequence[TextItem], policy_id: str, drug: list[str], name: s
             continue
         spec: dict[str, Any] = {"approval_duration": "TODO: e.g. 12 months"}
         if duration[pathway]:
-            spec["approval_duration_source"] = sorted(set(duration[pathway]), key=policy["outline"].index)
+            spec["approval_duration_source"] = duration[pathway]
         if pathway == "continued":
             spec["when"] = {"id": "continued-selector", "source": groups["continued"][0].id, "kind": "receiving",
                             "text": f"Record shows {name} doses given",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -23,10 +26,26 @@ def _config(connection) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    with engine.begin() as conn:
+    """To the newest revision. Processes starting together (gunicorn workers, instances) take turns: a
+    PostgreSQL advisory lock, or an flock on a file beside the SQLite database."""
+    with _sqlite_turn(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
         command.upgrade(_config(conn), "head")
+
+
+@contextmanager
+def _sqlite_turn(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def versions(engine: Engine) -> tuple[str | None, str]:

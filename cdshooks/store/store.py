@@ -55,7 +55,10 @@ class Store:
         try:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"{self.kind} store failed: {type(exc.orig or exc).__name__}") from exc
+            raise StoreError(f"{self.kind} store failed: {type(getattr(exc, 'orig', None) or exc).__name__}") \
+                from exc
+        except OSError as exc:  # the SQLite file's folder is missing or not writable
+            raise StoreError(f"{self.kind} store failed: {type(exc).__name__}") from exc
         # Reconnect lazily: gunicorn forks workers after create_app, and a connection must not cross a fork.
         self.close()
 
