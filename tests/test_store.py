@@ -174,3 +174,11 @@ def test_processes_opening_a_new_store_together_take_turns_migrating_it(tmp_path
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(6)]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
+
+
+def test_the_start_up_shortcut_names_the_newest_migration(tmp_path):
+    """migrate.HEAD lets a store at the newest revision start without Alembic: it must be that revision."""
+    from cdshooks.store.migrate import HEAD, versions
+
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    assert versions(store.engine) == (HEAD, HEAD)
