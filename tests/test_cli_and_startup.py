@@ -106,6 +106,8 @@ def test_lint_fails_on_a_criterion_with_no_question_text(tmp_path, change):
     ("step_up: [{max_dose: 12 mg}", "step_up: [{max_doze: 12 mg}", "did you mean 'max_dose'?"),
     ("[{from_week: 25, to_week: 48, max_dose: 76 mg,", "[{from_week: 25, to_week: 48, max_dose_per_kg: 76 mg,",
      "expected a dose per kg"),
+    ("params: {phases: [{from_week: 25, to_week: 48,", "params: {bsa_formula: dubios, phases: [{from_week: 25, "
+     "to_week: 48,", "'dubios': expected one of dubois, mosteller"),
 ])
 def test_lint_refuses_a_misspelled_unknown_or_missing_parameter(tmp_path, before, after, message):
     output = _lint_with(tmp_path, before, after, message)

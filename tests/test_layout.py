@@ -91,3 +91,10 @@ def test_importing_the_policy_engine_loads_no_web_or_database_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert not [m for m in out if m.split(".")[0] in ("flask", "sqlalchemy", "alembic", "psycopg", "redis",
                                                       "gunicorn")], out
+
+
+@pytest.mark.parametrize("package", ["dtr", "security", "store", "authoring"])
+def test_the_dtr_security_store_and_authoring_layers_never_reach_into_the_service(package):
+    for path in modules(package):
+        for name in imports_of(path):
+            assert not name.startswith("cdshooks.service"), f"{package}/{path.name} imports {name}"

@@ -9,8 +9,8 @@ import pytest
 from cdshooks.fhir.codes import normalize_ndc
 from cdshooks.fhir.record import PatientRecord
 from cdshooks.policy.codes import CodeSet
+from cdshooks.policy.routing import line_of_business, match_coverage
 from cdshooks.policy.units import UnitError, convert
-from cdshooks.service.orders import line_of_business, match_coverage
 
 
 @pytest.mark.parametrize("value, src, dst, expected", [
@@ -142,7 +142,7 @@ def test_with_several_coverages_the_first_in_coverage_order_that_a_policy_names_
 
 def test_payer_identifier_matches_when_configured():
     from cdshooks.policy.model import Applicability, Payer
-    from cdshooks.service.orders import _payer_matches
+    from cdshooks.policy.routing import _payer_matches
 
     app = Applicability(Payer("x", "X Health", ("x health",), ("PAYER-123",)), frozenset())
     assert _payer_matches(app, [], ["PAYER-123"]) == "X Health"

@@ -17,8 +17,8 @@ from cdshooks.policy.context import Context
 from cdshooks.policy.evaluate import evaluate
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Status
+from cdshooks.policy.routing import governing_policies, match_coverage, order_concepts, routes_to
 from cdshooks.service.hooks import prefetch_specs
-from cdshooks.service.orders import governing_policies, match_coverage, order_concepts, routes_to
 from cdshooks.settings import Settings
 
 STYLE = {Status.MET: "green", Status.NOT_MET: "bold red", Status.MISSING: "yellow"}

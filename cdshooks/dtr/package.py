@@ -17,7 +17,7 @@ from cdshooks.errors import RequestError
 from cdshooks.fhir.record import PatientRecord, questionnaire_key
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
-from cdshooks.service.orders import ORDER_TYPES, governing_policies, order_concepts
+from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts
 
 MAX_PARAMETERS = 100
 

@@ -71,7 +71,7 @@ PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("receiving", "", "current_within_days min_days"),
         ("cycles", "max", "gap_days"),
         ("order_quantity", "max", ""),
-        ("dose", "phases", "phase_by strict_phase course_label"),
+        ("dose", "phases", "phase_by strict_phase course_label body_within_days bsa_formula"),
         ("dose_increase", "", ""),
         ("same_as", "ref", "note"),
         ("all", "", ""), ("any", "", ""), ("not", "", ""), ("at_least", "n", ""),

@@ -26,7 +26,22 @@ from cdshooks.policy.units import UnitError, convert
 DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}
 LOINC = SYSTEMS["loinc"]
 WEIGHT, HEIGHT = (LOINC, "29463-7"), (LOINC, "8302-2")
-BODY_LOOKBACK_DAYS = 30
+BODY_LOOKBACK_DAYS = 30  # default of params.body_within_days
+# Body surface area (m²) from weight (kg) and height (cm), by the formula a policy names (params.bsa_formula).
+BSA_FORMULAS = {
+    "mosteller": lambda kg, cm: math.sqrt(kg * cm / 3600),
+    "dubois": lambda kg, cm: 0.007184 * kg ** 0.425 * cm ** 0.725,
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    """The latest weight and the body surface area it gives, what they came from, and the window searched."""
+
+    weight: float | None
+    bsa: float | None
+    evidence: list[Evidence]
+    days: int
 
 
 @dataclass(frozen=True)
@@ -98,8 +113,9 @@ def _daily(d: Dose) -> Quantity | None:
     return None
 
 
-def _latest_body(ctx: Context, key: tuple[str, str], unit: str) -> tuple[float, Evidence] | None:
-    since = ctx.anchor - timedelta(days=BODY_LOOKBACK_DAYS)
+def _latest_body(ctx: Context, key: tuple[str, str], unit: str,
+                 days: int = BODY_LOOKBACK_DAYS) -> tuple[float, Evidence] | None:
+    since = ctx.anchor - timedelta(days=days)
     best = None
     for obs in ctx.record.observations([key]):
         when, _ = effective(obs, "effective")
@@ -117,14 +133,16 @@ def _latest_body(ctx: Context, key: tuple[str, str], unit: str) -> tuple[float, 
     return value, Evidence(ref_of(obs), f"{value:g} {unit}", when.isoformat())
 
 
-def _bsa(ctx: Context) -> tuple[float | None, float | None, list[Evidence]]:
-    """(weight kg, body surface area m² by Mosteller, evidence) from the latest weight and height."""
-    weight, height = _latest_body(ctx, WEIGHT, "kg"), _latest_body(ctx, HEIGHT, "cm")
+def _body(ctx: Context, params: dict) -> Body:
+    """The latest weight and height of the last `body_within_days` (30) days, and the body surface area by
+    `bsa_formula` (Mosteller unless the policy names another)."""
+    days = int(params.get("body_within_days", BODY_LOOKBACK_DAYS))
+    weight, height = _latest_body(ctx, WEIGHT, "kg", days), _latest_body(ctx, HEIGHT, "cm", days)
     ev = [e for _, e in (x for x in (weight, height) if x)]
     if weight is None:
-        return None, None, ev
-    bsa = math.sqrt(weight[0] * height[0] / 3600) if height else None
-    return weight[0], bsa, ev
+        return Body(None, None, ev, days)
+    formula = BSA_FORMULAS[params.get("bsa_formula", "mosteller")]
+    return Body(weight[0], formula(weight[0], height[0]) if height else None, ev, days)
 
 
 def _over(value: Quantity, limit: Quantity) -> bool | None:
@@ -135,8 +153,7 @@ def _over(value: Quantity, limit: Quantity) -> bool | None:
         return None
 
 
-def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[Evidence]] | None) -> tuple[
-        list[str], list[str]]:
+def _check(d: Dose, limits: dict, body: Body | None) -> tuple[list[str], list[str]]:
     """(problems, undecidable) for one dosage step against one set of limits."""
     problems, unknown = [], []
     max_dose: Quantity | None = limits.get("max_dose")
@@ -156,9 +173,10 @@ def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[E
         ceiling = max_daily
         below = limits.get("weight_below_kg")
         if per_m2 and below is not None:
-            weight, bsa, _ = body or (None, None, [])
+            weight, bsa = (body.weight, body.bsa) if body else (None, None)
             if weight is None:
-                unknown.append(f"no body weight in the last {BODY_LOOKBACK_DAYS} days (the limit depends on it)")
+                days = body.days if body else BODY_LOOKBACK_DAYS
+                unknown.append(f"no body weight in the last {days} days (the limit depends on it)")
                 ceiling = None
             elif weight < float(below):
                 if daily is not None and _over(daily, per_m2) is not None:
@@ -190,18 +208,19 @@ def _check(d: Dose, limits: dict, body: tuple[float | None, float | None, list[E
     return problems, unknown
 
 
-def _check_per_kg(d: Dose, per_kg: Quantity, body: tuple[float | None, float | None, list[Evidence]] | None,
-                  problems: list[str], unknown: list[str]) -> None:
+def _check_per_kg(d: Dose, per_kg: Quantity, body: Body | None, problems: list[str], unknown: list[str]) -> None:
     """A weight-based dose limit (e.g. 1.5 mg/kg): an order written per kg is compared as written; one in mg
-    against the limit × the latest body weight (of the last 30 days; none → the criterion stays open)."""
+    against the limit × the latest body weight (of the last `body_within_days`; none → the criterion stays
+    open)."""
     if d.amount is None:
         unknown.append("dose per administration not stated")
         return
     over = _over(d.amount, per_kg)
     if over is None:
-        weight = (body or (None, None, []))[0]
+        weight = body.weight if body else None
         if weight is None:
-            unknown.append(f"no body weight in the last {BODY_LOOKBACK_DAYS} days (the limit is per kg)")
+            unknown.append(f"no body weight in the last {body.days if body else BODY_LOOKBACK_DAYS} days (the "
+                           "limit is per kg)")
             return
         ceiling = Quantity(per_kg.value * weight, per_kg.unit.removesuffix("/kg"))
         over = _over(d.amount, ceiling)
@@ -273,7 +292,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
                       f"this limit is for another phase of therapy than {label}")
     steps = sorted((_dose_of(x, i) for i, x in enumerate(dosages)),
                    key=lambda d: (d.start or date.min, d.sequence))
-    body = _bsa(ctx) if body_codes(c) else None
+    body = _body(ctx, c.params) if body_codes(c) else None
     step_up = list(phase.get("step_up", ())) if first else []
     problems, unknown = [], []
     for i, d in enumerate(steps):
@@ -285,7 +304,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
         problems += _count_problems(ctx, steps, int(phase["max_count"]))
     ev = [Evidence(ctx.order_ref, f"{label}: " + "; ".join(_show(d) for d in steps))]
     if body:
-        ev += body[2]
+        ev += body.evidence
     if problems:
         return Result(Status.NOT_MET, tuple(ev), "; ".join(problems))
     if unknown:

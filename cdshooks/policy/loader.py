@@ -20,6 +20,7 @@ from cdshooks.errors import MappingError
 from cdshooks.fhir.codes import SYSTEMS, normalize_code
 from cdshooks.policy.codes import EMPTY, CodeSet
 from cdshooks.policy.kinds import CODESET_LIST_PARAMS, CODESET_PARAMS, KINDS, PARAMS, PHASE_KEYS, QUANTITY_PARAMS
+from cdshooks.policy.kinds_dose import BSA_FORMULAS
 from cdshooks.policy.model import (
     COMBINATORS,
     Applicability,
@@ -162,6 +163,9 @@ class _Compiler:
         self._known(raw, required | optional, where, f"kind {kind!r}")  # first: a misspelling explains a gap
         for key in sorted(required - set(raw)):
             raise self.fail(where, f"kind {kind!r} needs params.{key}")
+        if kind == "dose" and raw.get("bsa_formula", "mosteller") not in BSA_FORMULAS:
+            raise self.fail(f"{where}.bsa_formula", f"{raw['bsa_formula']!r}: expected one of "
+                            f"{', '.join(sorted(BSA_FORMULAS))}")
         for i, phase in enumerate((raw.get("phases") or ()) if kind == "dose" else ()):
             at = f"{where}.phases[{i}]"
             self._known(phase, PHASE_KEYS, at, "a dose phase")

@@ -21,9 +21,9 @@ from cdshooks.fhir.record import PatientRecord, ref_of
 from cdshooks.policy.context import Context
 from cdshooks.policy.evaluate import evaluate
 from cdshooks.policy.loader import Library
+from cdshooks.policy.routing import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
 from cdshooks.service import cards
 from cdshooks.service.hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
-from cdshooks.service.orders import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
 from cdshooks.service.protocol import HookRequest
 from cdshooks.service.record_builder import RecordBuilder, names_patient
 from cdshooks.settings import Settings

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdshooks.policy.model import Evaluation, Outcome, Status
-from cdshooks.service.orders import InScope
+from cdshooks.policy.routing import InScope
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 COVERAGE_INFO_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from cdshooks import __version__
+from cdshooks.policy.routing import ORDER_TYPES
 from cdshooks.service.hooks import HOOKS
-from cdshooks.service.orders import ORDER_TYPES
 from cdshooks.service.protocol import FEEDBACK_SCHEMA, REQUEST_SCHEMA
 
 OUTCOME = {

@@ -262,3 +262,32 @@ def test_a_weight_based_dose_limit_uses_the_latest_body_weight(dose, unit, weigh
     c = crit("dose", phases=({"max_dose_per_kg": q(1.5, "mg/kg")},))
     resources = [obs("29463-7", weight, "kg", day(-3))] if weight else []
     assert kinds_dose.dose(c, context(*resources, draft=_per_kg_order(dose, unit))).status is status
+
+
+def _daily_order(mcg_per_day: float) -> dict:
+    return order(dosageInstruction=[{"doseAndRate": [{"rateQuantity": {
+        "value": mcg_per_day, "unit": "ug/d", "system": "http://unitsofmeasure.org", "code": "ug/d"}}]}])
+
+
+# A 40 kg, 150 cm child: Mosteller 1.2910 m² (ceiling 19.36 µg/day at 15 µg/m²/day), DuBois 1.3028 m² (19.54).
+@pytest.mark.parametrize("formula, daily, status", [
+    ("mosteller", 19.3, Status.MET), ("mosteller", 19.5, Status.NOT_MET),
+    ("dubois", 19.5, Status.MET), ("dubois", 19.6, Status.NOT_MET),
+])
+def test_the_policy_names_the_body_surface_formula(formula, daily, status):
+    c = crit("dose", bsa_formula=formula, phases=({"max_daily_per_m2": q(15, "ug/(m2.d)"), "weight_below_kg": 45,
+                                                    "max_daily": q(28, "ug/d")},))
+    body = [obs("29463-7", 40, "kg", day(-3)), obs("8302-2", 150, "cm", day(-3))]
+    assert kinds_dose.dose(c, context(*body, draft=_daily_order(daily))).status is status
+
+
+@pytest.mark.parametrize("within, weighed_days_ago, status", [
+    (30, 20, Status.MET), (14, 20, Status.MISSING), (14, 14, Status.MET),
+])
+def test_the_policy_sets_how_recent_a_body_weight_must_be(within, weighed_days_ago, status):
+    c = crit("dose", body_within_days=within, phases=({"max_dose_per_kg": q(1.5, "mg/kg")},))
+    result = kinds_dose.dose(c, context(obs("29463-7", 70, "kg", day(-weighed_days_ago)), draft=_per_kg_order(105,
+                                                                                                              "mg")))
+    assert result.status is status
+    if status is Status.MISSING:
+        assert f"no body weight in the last {within} days" in result.note

@@ -19,8 +19,8 @@ from cdshooks.policy import evaluate as engine
 from cdshooks.policy.context import Context
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import CriterionResult, Outcome, Result, Status
+from cdshooks.policy.routing import orders_in_scope
 from cdshooks.service.hooks import prefetch_specs
-from cdshooks.service.orders import orders_in_scope
 from cdshooks.settings import DEFAULT_MAPPINGS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fhir_fixtures"

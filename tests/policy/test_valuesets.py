@@ -167,14 +167,14 @@ ROUTED = [(policy.id, s, c) for policy in LIBRARY.policies for s, c in members(p
 def test_every_product_code_of_a_policy_drug_routes_the_order_to_that_policy(policy, system, code):
     """RxNorm products, NDCs and HCPCS codes: a code dropped from the drug's value set would leave its orders
     without a card."""
-    from cdshooks.service.orders import governing_policies
+    from cdshooks.policy.routing import governing_policies
 
     assert policy in [p.id for p, _ in governing_policies(LIBRARY, [coded(system, code)])]
 
 
 @pytest.mark.parametrize("system, code", members("DRUG-CAMPATH"), ids=lambda v: str(v)[-14:])
 def test_campath_products_never_route_to_the_lemtrada_policy(system, code):
-    from cdshooks.service.orders import governing_policies
+    from cdshooks.policy.routing import governing_policies
 
     assert "CP.PHAR.243" not in [p.id for p, _ in governing_policies(LIBRARY, [coded(system, code)])]
 
@@ -183,7 +183,7 @@ def test_campath_products_never_route_to_the_lemtrada_policy(system, code):
 def test_a_campath_product_also_coded_as_the_alemtuzumab_ingredient_is_never_lemtrada_even_with_ms(system, code):
     """An oncology Campath order the EHR codes with both its product and the ingredient (RxNorm 117055) stays
     out of the MS policy, even for a patient with MS (CP.PHAR.243 covers Lemtrada only)."""
-    from cdshooks.service.orders import governing_policies, routes_to
+    from cdshooks.policy.routing import governing_policies, routes_to
 
     concept = {"coding": [{"system": system, "code": code},
                           {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "117055"}]}
@@ -200,7 +200,7 @@ def test_a_campath_product_also_coded_as_the_alemtuzumab_ingredient_is_never_lem
 
 @pytest.mark.parametrize("system, code", members("VS-MS-ANY"), ids=lambda v: str(v)[-14:])
 def test_a_plain_alemtuzumab_order_is_lemtrada_for_any_ms_diagnosis(system, code):
-    from cdshooks.service.orders import routes_to
+    from cdshooks.policy.routing import routes_to
 
     order = {"resourceType": "MedicationRequest", "id": "o", "status": "draft", "intent": "order",
              "medicationCodeableConcept": coded("http://www.nlm.nih.gov/research/umls/rxnorm", "117055")}
