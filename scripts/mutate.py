@@ -30,7 +30,7 @@ DATA_TESTS = ["tests/policy/test_pinned_numbers.py", "tests/policy/test_valueset
 NUMBER_KEYS = ("min", "below", "max", "days", "months", "lookback_days", "min_days", "max_days", "min_interval_days",
                "max_count", "weight_below_kg", "gap_days", "current_within_days", "stale_days", "window_days",
                "from_week", "to_week", "threshold", "max_dose", "max_daily", "max_daily_per_m2", "ratio_low",
-               "ratio_high")
+               "ratio_high", "max_dose_per_kg", "body_within_days")
 NUMBER = re.compile(r"\b(" + "|".join(NUMBER_KEYS) + r"): (\d+(?:\.\d+)?)")
 FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<="}
 

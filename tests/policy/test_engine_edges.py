@@ -291,3 +291,16 @@ def test_the_policy_sets_how_recent_a_body_weight_must_be(within, weighed_days_a
     assert result.status is status
     if status is Status.MISSING:
         assert f"no body weight in the last {within} days" in result.note
+
+
+@pytest.mark.parametrize("period, in_force", [
+    ({"start": "2026-11-20"}, True),                      # starts on the order date
+    ({"end": "2026-11-20"}, True),                        # ends on the order date: still in force that day
+    ({"start": "2026-11-21"}, False),
+    ({"end": "2026-11-19"}, False),
+    ({"start": "2025-01-01", "end": "2026-12-31"}, True),
+])
+def test_a_coverage_is_in_force_on_both_ends_of_its_period(period, in_force):
+    from cdshooks.policy.routing import in_force as covers
+
+    assert covers({"status": "active", "period": period}, ANCHOR) is in_force
