@@ -22,6 +22,9 @@ keepalive = 5
 accesslog = None  # our own JSON log carries the fields we allow (no PHI in URLs or bodies)
 errorlog = "-"
 logconfig_dict = GUNICORN_LOGCONFIG  # gunicorn's own lines as JSON, like ours
+# gunicorn ≥ 27 opens a control socket under $HOME; the image's user has no home (an ERROR line at every start),
+# and nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server):  # noqa: ARG001 (gunicorn's hook signature)

@@ -227,6 +227,34 @@ def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path,
     assert name in done.stderr or value in done.stderr
 
 
+def test_the_docker_gunicorn_command_starts_clean_as_a_user_with_no_home(tmp_path):
+    """The image runs as `nobody`, whose home does not exist: gunicorn ≥ 27's control socket used to log an ERROR
+    at every start. Every line it writes is JSON, and none is an error."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from loopback import wait_until_up
+
+    from cdshooks.cli.sandbox import free_port
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {**os.environ, "HOME": "/proc/no-such-home", "PA_DEV_MODE": "1", "PA_BIND": f"127.0.0.1:{port}",
+           "PA_WORKERS": "1", "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db", "PA_METRICS_DIR": str(tmp_path / "m")}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"),
+                             "cdshooks.web.app:create_app()"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/readyz", proc).status_code == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert lines and not [line for line in lines if line["level"] in ("ERROR", "CRITICAL")], err
+
+
 def test_every_kind_has_a_parameter_schema_and_a_reference_entry():
     from cdshooks.policy.kinds import KINDS, PARAMS
 

@@ -119,6 +119,8 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", None)
             self.cfg.set("logconfig_dict", GUNICORN_LOGCONFIG)  # gunicorn's own lines as JSON too
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn ≥ 27: no control socket under $HOME
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app
