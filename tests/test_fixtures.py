@@ -85,11 +85,20 @@ def test_fixture_outcome_with_full_prefetch(key, client, library):
     check_scenario(key, response.json)
 
 
-def test_there_are_fixtures_for_every_outcome_and_policy():
-    outcomes = {(s["key"].split("-")[0], (s["expected"] or {}).get("outcome")) for s in SCENARIOS.values()}
-    for prefix in ("elx", "ide", "blin", "lem"):
+def test_there_are_fixtures_for_every_outcome_and_policy(library):
+    """Every policy in the mappings (found, not listed): a patient for each outcome, and one it does not cover."""
+    from cdshooks.fhir.record import PatientRecord
+    from cdshooks.policy.routing import governing_policies, order_concepts
+
+    outcomes = set()
+    for s in SCENARIOS.values():
+        order = s["draftOrders"][0]
+        concepts = order_concepts(order, PatientRecord.from_resources("", [], draft_orders=[order]))
+        for policy, _ in governing_policies(library, concepts):
+            outcomes.add((policy.id, (s["expected"] or {}).get("outcome")))
+    for policy in library.policies:
         for outcome in ("likely-approved", "likely-denied", "documentation-needed", None):
-            assert (prefix, outcome) in outcomes, (prefix, outcome)
+            assert (policy.id, outcome) in outcomes, (policy.id, outcome)
 
 
 def test_one_cd19_negative_result_is_one_denial_reason(client, library):

@@ -1,4 +1,4 @@
-"""pa-advisor: serve · lint · new-policy · explain · kinds · fixtures load/new · hook (play the EHR)."""
+"""pa-advisor: serve · lint · new-policy · kinds · explain · fixtures load/new · db · hook (play the EHR)."""
 
 from __future__ import annotations
 
