@@ -44,10 +44,20 @@ def main() -> None:
             **{k: s[k] for k in ("cite", "boundary") if s[k]},
         })
     (HERE / "manifest.json").write_text(json.dumps({"anchorDate": ANCHOR, "scenarios": manifest}, indent=1) + "\n")
-    for s in derived:
-        add_fixture(HERE, s["derivedFrom"]["key"], s["key"], s["derivedFrom"]["set"], s["expected"],
-                    s["description"], DEFAULT_MAPPINGS)
-    print(f"wrote {len(manifest)} scenarios and derived {len(derived)}")
+    have = {s["key"] for s in manifest}
+    while derived:  # in manifest order, each once its base exists (a derived patient may derive from another)
+        waiting = []
+        for s in derived:
+            if s["derivedFrom"]["key"] not in have:
+                waiting.append(s)
+                continue
+            add_fixture(HERE, s["derivedFrom"]["key"], s["key"], s["derivedFrom"]["set"], s["expected"],
+                        s["description"], DEFAULT_MAPPINGS)
+            have.add(s["key"])
+        if len(waiting) == len(derived):
+            raise SystemExit(f"derived fixtures with no base: {', '.join(s['key'] for s in waiting)}")
+        derived = waiting
+    print(f"wrote {len(manifest)} scenarios and derived {len(have) - len(manifest)}")
 
 
 if __name__ == "__main__":

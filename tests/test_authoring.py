@@ -262,9 +262,13 @@ def test_a_derived_fixture_renames_every_id_and_applies_the_changes(fixtures):
     entry = manifest["scenarios"][-1]
     assert entry["derivedFrom"] == {"key": "elx-approve", "set": sets}
     assert entry["patientId"] == "wd-new-pt" and entry["draftOrders"][0] == order
-    # Derived twice, the same bundle (the rebuild in fhir_fixtures/build.py relies on it).
+    # Derived twice, the same bundle (the rebuild in fhir_fixtures/build.py relies on it), and a patient derived
+    # from a derived one stays after its base when the base is derived again.
+    add_fixture(fixtures, "wd-new", "wd-child", ["birth=1960-01-01"], None, "from a derived one", DEFAULT_MAPPINGS)
     again = add_fixture(fixtures, "elx-approve", "wd-new", sets, None, "a derived patient", DEFAULT_MAPPINGS)
     assert again.read_text() == text
+    keys = [s["key"] for s in json.loads((fixtures / "manifest.json").read_text())["scenarios"]]
+    assert keys == ["elx-approve", "wd-new", "wd-child"]
 
 
 @pytest.mark.parametrize("change, message", [

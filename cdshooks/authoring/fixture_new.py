@@ -290,6 +290,10 @@ def add_fixture(fixtures: Path, base: str, key: str, sets: Sequence[str], expect
                                expected, description)
     out = Path(fixtures) / entry["bundle"]
     out.write_text(json.dumps(new_bundle, indent=1) + "\n", encoding="utf-8")
-    manifest["scenarios"] = [s for s in manifest["scenarios"] if s["key"] != key] + [entry]
+    keys = [s["key"] for s in manifest["scenarios"]]
+    if key in keys:  # re-derived: keep its place, after its base and before what is derived from it
+        manifest["scenarios"][keys.index(key)] = entry
+    else:
+        manifest["scenarios"].append(entry)
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return out
