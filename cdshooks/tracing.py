@@ -12,6 +12,8 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from cdshooks.settings import SettingsError
+
 OTLP_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
@@ -31,7 +33,11 @@ def setup(app: Any) -> bool:
     exporter_kind = configured()
     if exporter_kind is None:
         return False
-    from opentelemetry import trace
+    try:
+        from opentelemetry import trace
+    except ImportError as exc:
+        raise SettingsError("OTEL_* asks for traces but OpenTelemetry is not installed: pip install "
+                            "'pa-advisor[otel]' (or unset OTEL_EXPORTER_OTLP_ENDPOINT)") from exc
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     from opentelemetry.sdk.resources import Resource

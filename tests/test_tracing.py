@@ -108,3 +108,17 @@ def test_a_hook_call_is_one_trace_with_its_fhir_reads_and_its_log_lines(tmp_path
     assert any(line.get("logger") == "gunicorn.error" for line in lines)
     plain = [line for line in err.splitlines() if line and not line.startswith("{")]
     assert all(line.startswith(("***", "Tester's console")) for line in plain), plain
+
+
+def test_traces_asked_for_without_opentelemetry_installed_is_one_line_at_start(tmp_path):
+    """A real missing package: a sitecustomize that hides `opentelemetry` from the started process."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nclass _Hide:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'opentelemetry' or name.startswith('opentelemetry.'):\n"
+        "            raise ModuleNotFoundError(name)\n        return None\nsys.meta_path.insert(0, _Hide())\n")
+    env = _env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", PA_STORE_URL=f"sqlite:///{tmp_path / 's.db'}",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([*CLI, "serve", "--dev", "--port", "0"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'pa-advisor[otel]'" in done.stderr and "Traceback" not in done.stderr
