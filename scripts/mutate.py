@@ -163,6 +163,15 @@ def main() -> int:
     if not check.startswith(str(works[0])):
         print(f"error: the scratch copy does not import its own cdshooks ({check})", file=sys.stderr)
         return 2
+    # A suite that fails without any mutant (a missing dependency, a broken test) would count every mutant as
+    # killed: refuse to score at all.
+    baseline = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p",
+                               "no:cacheprovider", "tests/policy"], cwd=works[0], capture_output=True, text=True)
+    if baseline.returncode != 0:
+        tail = (baseline.stdout + baseline.stderr).strip().splitlines()[-1:] or ["(no output)"]
+        print(f"error: the policy suite fails before any mutation ({tail[0]}): run with the project's "
+              "environment (e.g. PATH=.venv/bin:$PATH)", file=sys.stderr)
+        return 2
     start = time.monotonic()
     survivors: list[Mutant] = []
 
