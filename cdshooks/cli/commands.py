@@ -139,7 +139,9 @@ def lint(mappings_dir: Path, source: Path | None, policy_id: str | None) -> None
     from cdshooks.authoring.lint import lint_mappings
 
     problems, notes = lint_mappings(mappings_dir)
-    if source and not problems:
+    if source and problems:
+        notes.append(f"{source}: not compared with the outline until the errors below are fixed")
+    elif source:
         from cdshooks.authoring.policy_text import items
         from cdshooks.authoring.source_check import compare, policy_for
         from cdshooks.policy.loader import load_library
