@@ -15,9 +15,9 @@ import alternatives  # noqa: F401  (each module registers its scenarios)
 import boundaries  # noqa: F401
 import messy  # noqa: F401
 import seed  # noqa: F401
-from builder import ANCHOR, HERE, SCENARIOS, Patient, transaction
+from builder import ANCHOR, HERE, SCENARIOS, Patient
 
-from cdshooks.authoring.fixture_new import add_fixture
+from cdshooks.authoring.fixture_new import add_fixture, transaction
 from cdshooks.settings import DEFAULT_MAPPINGS
 
 

@@ -296,11 +296,3 @@ def scenario(key: str, description: str, patient: Patient, order: dict | None, o
                       "extra_orders": list(extra_orders), "outcome": outcome, "pathway": pathway,
                       "criteria": criteria or {}, "cite": cite, "boundary": boundary, "covered": covered,
                       "approval": approval})
-
-
-def transaction(resources: list[dict]) -> dict:
-    return {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": f"urn:pa-advisor:{r['resourceType']}/{r['id']}", "resource": r,
-         "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources]}
-
-

@@ -151,12 +151,17 @@ def test_lint_source_finds_a_criterion_deleted_with_its_outline_item(mappings):
     assert f"002_c6b69c5c4e22c6c1.txt:{line}: item I.A.3 has no outline entry" in result.output
 
 
-def test_outline_items_covered_by_the_approval_duration_or_dose_limits(mappings, tmp_path):
+def _new_policy(mappings: Path, tmp_path: Path):
+    """PAGE saved as a text file, and `new-policy` run on it into the mappings: (the text file, the result)."""
     page = tmp_path / "page.txt"
     page.write_text(PAGE)
-    runner = CliRunner()
-    made = runner.invoke(main, ["new-policy", "--from", str(page), "--id", "WD-1", "--drug", "hcpcs:J9999",
-                                "--name", "Widgetmab", "--mappings", str(mappings)])
+    made = CliRunner().invoke(main, ["new-policy", "--from", str(page), "--id", "WD-1", "--drug", "hcpcs:J9999",
+                                     "--name", "Widgetmab", "--mappings", str(mappings)])
+    return page, made
+
+
+def test_outline_items_covered_by_the_approval_duration_or_dose_limits(mappings, tmp_path):
+    _, made = _new_policy(mappings, tmp_path)
     assert made.exit_code == 0, made.output
     data = yaml.safe_load((mappings / "policies" / "wd-1.yaml").read_text())
     assert data["initial"]["approval_duration_source"] == ["Coverage Duration.1"]
@@ -172,11 +177,8 @@ def test_outline_items_covered_by_the_approval_duration_or_dose_limits(mappings,
 
 
 def test_new_policy_scaffold_is_driven_to_a_clean_lint(mappings, tmp_path):
-    page = tmp_path / "page.txt"
-    page.write_text(PAGE)
+    page, made = _new_policy(mappings, tmp_path)
     runner = CliRunner()
-    made = runner.invoke(main, ["new-policy", "--from", str(page), "--id", "WD-1", "--drug", "hcpcs:J9999",
-                                "--name", "Widgetmab", "--mappings", str(mappings)])
     assert made.exit_code == 0 and "wrote" in made.output, made.output
     policy = mappings / "policies" / "wd-1.yaml"
     data = yaml.safe_load(policy.read_text())

@@ -31,8 +31,9 @@ from typing import Any
 import yaml
 
 from cdshooks.fhir.codes import SYSTEMS, codings_of
+from cdshooks.settings import Settings
 
-ATTEST = "urn:pa-advisor:Questionnaire:pa-attestation"
+ATTEST = Settings.attestation_questionnaire  # the old questionnaire alias the service reads attestations from
 LOB_TYPE = {"commercial": {"coding": [{"system": SYSTEMS["sopt"], "code": "5", "display": "Private Health Insurance"}]},
             "medicaid": {"coding": [{"system": SYSTEMS["sopt"], "code": "2", "display": "Medicaid"}]},
             "medicare": {"coding": [{"system": SYSTEMS["sopt"], "code": "1", "display": "Medicare"}]},
@@ -126,8 +127,7 @@ class _Deriver:
             "timing": {"repeat": repeat}}]
 
     def weight(self, value: str) -> None:
-        amount, _, on = value.partition("@")
-        self.lab(f"29463-7:{amount.strip()}@{on}" if on else f"29463-7:{amount.strip()}", category="vital-signs")
+        self.lab(f"29463-7:{value}", category="vital-signs")
 
     def lab(self, value: str, category: str = "laboratory") -> None:
         m = re.fullmatch(r"\s*([0-9]+-[0-9])\s*:\s*([0-9.]+)\s*(\S+)\s*(?:@\s*(\S+))?\s*", value)
@@ -242,10 +242,11 @@ def derive(bundle: dict, entry: dict, key: str, sets: Sequence[str], anchor: str
         "draftOrders": [order] + entry["draftOrders"][1:],
         "expected": expected, "derivedFrom": {"key": base_key, "set": list(sets)},
     }
-    return _transaction(resources), new_entry
+    return transaction(resources), new_entry
 
 
-def _transaction(resources: list[dict]) -> dict:
+def transaction(resources: list[dict]) -> dict:
+    """A FHIR transaction Bundle that PUTs each resource under its own id (every fixture bundle is one)."""
     return {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"fullUrl": f"urn:pa-advisor:{r['resourceType']}/{r['id']}", "resource": r,
          "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources]}

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from cdshooks.authoring.lint import SHAPES
 from cdshooks.authoring.policy_text import TextItem
 from cdshooks.fhir.codes import SYSTEMS
 
@@ -28,8 +29,7 @@ def drug_coding(code: str, name: str) -> list[str]:
     """[system alias, code, display] from `hcpcs:J9380`, or a bare code by its shape."""
     alias, _, bare = code.partition(":") if ":" in code else ("", "", code)
     if not alias:
-        alias = ("hcpcs" if re.fullmatch(r"[A-V][0-9]{4}", bare) else "ndc" if "-" in bare
-                 else "rxnorm" if bare.isdigit() else "")
+        alias = next((a for a in ("hcpcs", "ndc", "rxnorm") if SHAPES[a].match(bare)), "")
     if alias not in SYSTEMS:
         raise ValueError(f"--drug {code!r}: give it as SYSTEM:CODE with SYSTEM one of {', '.join(sorted(SYSTEMS))}")
     return [alias, bare, name]

@@ -54,11 +54,8 @@ class Store:
         self._engine: Engine | None = None
         try:
             upgrade(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"{self.kind} store failed: {type(getattr(exc, 'orig', None) or exc).__name__}") \
-                from exc
-        except OSError as exc:  # the SQLite file's folder is missing or not writable
-            raise StoreError(f"{self.kind} store failed: {type(exc).__name__}") from exc
+        except (SQLAlchemyError, OSError) as exc:  # OSError: the SQLite file's folder is missing or read-only
+            raise self._failed(exc) from exc
         # Reconnect lazily: gunicorn forks workers after create_app, and a connection must not cross a fork.
         self.close()
 
@@ -76,9 +73,12 @@ class Store:
                     return fn(conn)
             except SQLAlchemyError as exc:
                 if attempt == 2 or not getattr(exc, "connection_invalidated", False):
-                    raise StoreError(f"{self.kind} store failed: {type(getattr(exc, 'orig', None) or exc).__name__}") \
-                        from exc
+                    raise self._failed(exc) from exc
         return None
+
+    def _failed(self, exc: Exception) -> StoreError:
+        """The driver's error type only (its message may quote the URL, with a password, or row values)."""
+        return StoreError(f"{self.kind} store failed: {type(getattr(exc, 'orig', None) or exc).__name__}")
 
     def ping(self) -> bool:
         try:
