@@ -76,6 +76,8 @@ class Settings:
     attestation_questionnaire: str = "urn:pa-advisor:Questionnaire:pa-attestation"
     # How long the evaluation behind a coverage-assertion-id is kept for a DTR pre-filled form (hours).
     dtr_context_hours: float = 24.0
+    # A DTR answer counts only when authored at most this many days before the order date.
+    answer_window_days: int = 90
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -102,6 +104,7 @@ class Settings:
             "PA_AUDIT_RETENTION_DAYS": ("audit_retention_days", float),
             "PA_LOG_LEVEL": ("log_level", str),
             "PA_DTR_CONTEXT_HOURS": ("dtr_context_hours", float),
+            "PA_ANSWER_WINDOW_DAYS": ("answer_window_days", int),
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":
@@ -112,7 +115,7 @@ class Settings:
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_orders", "max_bundle_entries", "fhir_connect_timeout",
                      "fhir_read_timeout", "fhir_deadline", "fhir_max_pages", "fhir_page_size", "fhir_workers",
-                     "fhir_per_server", "dtr_context_hours"):
+                     "fhir_per_server", "dtr_context_hours", "answer_window_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise SettingsError(f"PA_{name.upper()}={value!r}: expected a number above 0")

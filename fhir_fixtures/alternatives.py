@@ -100,9 +100,9 @@ scenario("ide-refractory", "Abecma: refractory myeloma attested", p, p.order(ABE
 
 
 def all_base(key: str, code: str, display: str, birth: str = "1960-03-15", kg: float = 70, cm: float = 170,
-             clinical: str = "active") -> Patient:
+             clinical: str = "active", onset: str = "2022-01-10") -> Patient:
     p = Patient(key, birth=birth).coverage("MMM Healthcare", "111", "MMM Medicare Advantage").prescriber(HEMONC)
-    return p.vitals(kg, cm).condition("icd", code, display, clinical=clinical).attest(cd19_positive=True)
+    return p.vitals(kg, cm).condition("icd", code, display, clinical=clinical, onset=onset).attest(cd19_positive=True)
 
 
 p = all_base("blin-pomp", "C91.01", "Acute lymphoblastic leukemia, in remission", clinical="remission")
@@ -111,7 +111,7 @@ scenario("blin-pomp", "Blincyto as maintenance alternating with POMP", p, p.orde
          cite="A.x / A.xi", criteria={"pomp-pathway": "met"})
 
 p = all_base("blin-interfant", "C91.00", "Acute lymphoblastic leukemia not having achieved remission",
-             birth="2026-03-01", kg=7, cm=65).attest(interfant_regimen=True)
+             birth="2026-03-01", kg=7, cm=65, onset="2026-10-15").attest(interfant_regimen=True)
 per_m2 = [step(0, "ug", 1, "2026-11-23", "2026-11-29", rate=(5, "ug/(m2.d)")),
           step(0, "ug", 2, "2026-11-30", "2026-12-20", rate=(15, "ug/(m2.d)"))]
 scenario("blin-interfant", "Blincyto with an Interfant regimen for an 8-month-old, dosed per m²", p,

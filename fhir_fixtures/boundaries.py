@@ -12,11 +12,11 @@ from builder import (
     CARVYKTI,
     DARATUMUMAB,
     ELREXFIO,
+    FINGOLIMOD,
     HEMONC,
     IXAZOMIB,
     LEMTRADA,
     LENALIDOMIDE,
-    OCRELIZUMAB,
     POMALIDOMIDE,
     Patient,
     dosage,
@@ -312,7 +312,8 @@ pin("blin-rr-step", "outside", "blin-step10", "Blincyto relapsed, cycle 1: 10 mc
 def cycles_given(p: Patient, n: int) -> Patient:
     from datetime import date, timedelta
 
-    d = date(2024, 1, 1)
+    # Cycles every 70 days (28 days of infusion, then the break), the last one ending two weeks before the order.
+    d = date(2026, 11, 6) - timedelta(days=27 + 70 * (n - 1))
     for _ in range(n):
         p.given(BLINCYTO, d.isoformat(), (d + timedelta(days=27)).isoformat())
         d += timedelta(days=70)
@@ -452,18 +453,18 @@ scenario("ide-order90d", "Abecma: an active Carvykti order written 90 days befor
 p = abecma_base("ide-order91d").ordered(CARVYKTI, "2026-08-21")
 scenario("ide-order91d", "Abecma: an active Carvykti order written 91 days before, never given: asked", p,
          p.order(ABECMA, ABECMA_DOSE), DOCS, criteria={"no-concurrent-cart": "missing"}, cite="I.A.9")
-p = lem("lem-order90d").ordered(OCRELIZUMAB, "2026-08-22")
-scenario("lem-order90d", "Lemtrada: an active ocrelizumab order written 90 days before, never given: current", p,
+p = lem("lem-order90d").ordered(FINGOLIMOD, "2026-08-22")
+scenario("lem-order90d", "Lemtrada: an active fingolimod order written 90 days before, never given: current", p,
          p.order(LEMTRADA, LEMTRADA_FIRST), DENIED, criteria={"no-concurrent-dmt": "not-met"}, cite="I.A.5")
-p = lem("lem-order91d").ordered(OCRELIZUMAB, "2026-08-21")
-scenario("lem-order91d", "Lemtrada: an active ocrelizumab order written 91 days before, never given: asked", p,
+p = lem("lem-order91d").ordered(FINGOLIMOD, "2026-08-21")
+scenario("lem-order91d", "Lemtrada: an active fingolimod order written 91 days before, never given: asked", p,
          p.order(LEMTRADA, LEMTRADA_FIRST), DOCS, criteria={"no-concurrent-dmt": "missing"}, cite="I.A.5")
-p = lem_second("lem-c-order90d", "2025-06-06").ordered(OCRELIZUMAB, "2026-08-22")
-scenario("lem-c-order90d", "Lemtrada second course with an active ocrelizumab order 90 days old", p,
+p = lem_second("lem-c-order90d", "2025-06-06").ordered(FINGOLIMOD, "2026-08-22")
+scenario("lem-c-order90d", "Lemtrada second course with an active fingolimod order 90 days old", p,
          p.order(LEMTRADA, dosage(12, "mg", 1, "d", days=3)), DENIED,
          criteria={"continued-no-concurrent-dmt": "not-met"}, cite="II.A.3", pathway="continued")
-p = lem_second("lem-c-order91d", "2025-06-06").ordered(OCRELIZUMAB, "2026-08-21")
-scenario("lem-c-order91d", "Lemtrada second course with an active ocrelizumab order 91 days old", p,
+p = lem_second("lem-c-order91d", "2025-06-06").ordered(FINGOLIMOD, "2026-08-21")
+scenario("lem-c-order91d", "Lemtrada second course with an active fingolimod order 91 days old", p,
          p.order(LEMTRADA, dosage(12, "mg", 1, "d", days=3)), DOCS,
          criteria={"continued-no-concurrent-dmt": "missing"}, cite="II.A.3", pathway="continued")
 p = elx_on_therapy("elx-c-order90d", "2026-10-21", 7, "2026-11-18").ordered(CARFILZOMIB, "2026-08-22")

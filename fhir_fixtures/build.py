@@ -4,7 +4,8 @@ Each scenario states its own answer (expected outcome, pathway and the status of
 the policy item that decides it); tests/test_fixtures.py walks the manifest, so a new case needs no test code.
     python fhir_fixtures/build.py        (rewrites bundles/ and manifest.json)
 Scenario modules: seed (one clean record per outcome), messy (records as real EHRs hold them), boundaries (just
-inside and just outside every number the policy texts set), alternatives (a record for each pathway).
+inside and just outside every number the policy texts set), alternatives (a record for each pathway), depth
+(treatment episodes, schedules across orders, dates, code lists and the FHIR shapes real EHRs send).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 
 import alternatives  # noqa: F401  (each module registers its scenarios)
 import boundaries  # noqa: F401
+import depth  # noqa: F401
 import messy  # noqa: F401
 import seed  # noqa: F401
 from builder import ANCHOR, HERE, SCENARIOS, Patient

@@ -213,8 +213,10 @@ class Patient:
             key = ("valueBoolean" if isinstance(value, bool) else "valueInteger" if isinstance(value, int)
                    else "valueDecimal")
             items.append({"linkId": link.replace("_", "-"), "answer": [{key: value}]})
+        # Answered by the prescriber the day before signing: only a practitioner's answer decides a criterion.
         self.add({"resourceType": "QuestionnaireResponse", "id": self._id("qr"), "status": "completed",
-                  "questionnaire": ATTEST, "subject": self.subject, "authored": "2026-11-19", "item": items})
+                  "questionnaire": ATTEST, "subject": self.subject, "authored": "2026-11-19",
+                  "author": {"reference": self.requester}, "item": items})
         return self
 
     def order(self, drug: dict, dosage: list[dict] | None, key: str = "order", **extra: Any) -> dict:

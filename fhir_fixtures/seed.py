@@ -60,7 +60,8 @@ ELREXFIO_WEEKLY = dosage(76, "mg", 1, "wk")
 p = mm_four_lines(mm_base("elx-approve")).lab("33358-3", "Serum M-protein", 1.2, "g/dL", "2026-11-05")
 scenario("elx-approve", "Elrexfio: every criterion shown by the record, label step-up", p,
          p.order(ELREXFIO, ELREXFIO_DOSE),
-         "likely-approved", approval="12 months", cite="I.A; approval duration per the 12.22.25 revision",
+         "likely-approved", approval="6 months (12 months once the 12.22.25 revision is approved)",
+         cite="I.A; approval duration: 6 months until the 12.22.25 revision is approved",
          criteria={"dx-mm": "met", "prescriber": "met", "age": "met", "rr": "met",
                                       "serum-mprotein": "met", "monotherapy": "met", "prior-lines": "met",
                                       "prior-pi": "met", "prior-imid": "met", "prior-cd38": "met",

@@ -141,7 +141,10 @@ def _lint_with(tmp_path, before, after, message):
 
 def ordered_drug(key: str) -> str:
     """The drug as the fixture's draft order names it: its first code, else its text."""
-    concept = SCENARIOS[key]["draftOrders"][0].get("medicationCodeableConcept") or {}
+    order = SCENARIOS[key]["draftOrders"][0]
+    concept = order.get("medicationCodeableConcept") or {}
+    for med in order.get("contained", []):  # a Medication coded only by its ingredient
+        concept = concept or med["ingredient"][0]["itemCodeableConcept"]
     return next((c["code"] for c in concept.get("coding", []) if c.get("code")), concept.get("text", ""))
 
 

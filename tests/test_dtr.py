@@ -181,11 +181,16 @@ def context_param(response):
     return {"name": "context", "valueString": info_of(response)["coverage-assertion-id"]["valueString"]}
 
 
+def launch(response):
+    """What a DTR app is launched with: the assertion id and the order it is about (the system action's)."""
+    return [context_param(response), {"name": "order", "resource": response["systemActions"][0]["resource"]}]
+
+
 def test_package_for_a_context_is_the_form_pre_answered_from_the_evaluation(client, library):
     response = sign(client, library, "elx-nospec")
     ev = response["cards"][0]["extension"]["pa-advisor.evaluation"]
     status = {c["id"]: c["status"] for c in ev["criteria"]}
-    r = package(client, context_param(response))
+    r = package(client, *launch(response))
     assert r.status_code == 200 and r.mimetype == "application/fhir+json"
     Parameters.model_validate(r.json)
     (bundle,) = bundles(r.json)
@@ -215,7 +220,7 @@ def test_package_for_a_context_is_the_form_pre_answered_from_the_evaluation(clie
 
 
 def test_a_record_that_fails_a_criterion_pre_answers_no(client, library):
-    r = package(client, context_param(sign(client, library, "elx-age")))
+    r = package(client, *launch(sign(client, library, "elx-age")))
     q = bundles(r.json)[0]["entry"][0]["resource"]
     assert {i["linkId"]: i.get("initial") for i in items_of(q)}["age"] == [{"valueBoolean": False}]
 
@@ -320,7 +325,8 @@ def response_for(key, answers, *, questionnaire=f"{BASE}/fhir/Questionnaire/la-p
     subject = f"Patient/{patient or SCENARIOS[key]['patientId']}"
     return {"resourceType": "QuestionnaireResponse", "id": f"qr-{uuid.uuid4().hex[:8]}", "status": status,
             "questionnaire": questionnaire, "subject": {"reference": subject},
-            "authored": authored, "item": [{"linkId": "initial", "item": items}]}
+            "authored": authored, "author": {"reference": SCENARIOS[key]["userId"]},
+            "item": [{"linkId": "initial", "item": items}]}
 
 
 def sign_with(client, library, key, *responses):
@@ -412,7 +418,8 @@ def test_the_kept_context_holds_no_resources(client, library, app):
     assert (policy_id, patient_id) == ("LA.PHAR.652", SCENARIOS["elx-nospec"]["patientId"])
     text = json.dumps(body)
     assert "resourceType" not in text
-    assert set(body) == {"order", "pathway", "criteria"}
+    assert set(body) == {"order", "pathway", "criteria", "binding"}
+    assert set(body["binding"]) == {"iss", "token_sha256", "fhir_server"}  # a hash of a token, never the token
     assert set(body["criteria"]["dx-mm"]) == {"status", "evidence", "value", "applies"}
 
 

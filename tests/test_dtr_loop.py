@@ -81,7 +81,8 @@ def test_answering_the_form_decides_the_next_signing(key, answers, status, outco
     assert all(initial[cid] is None for cid in answers), "what is missing is left for the clinician"
     response = {"resourceType": "QuestionnaireResponse", "status": status, "questionnaire": canonical,
                 "subject": {"reference": f"Patient/{SCENARIOS[key]['patientId']}"},
-                "authored": "2026-11-20T09:30:00Z", "item": _answer(q["item"], answers)}
+                "authored": "2026-11-20T09:30:00Z", "author": {"reference": SCENARIOS[key]["userId"]},
+                "item": _answer(q["item"], answers)}
     headers = {"Authorization": f"Bearer {FHIR_TOKEN}", "Content-Type": "application/fhir+json"}
     saved = requests.post(f"{fhir_server}/QuestionnaireResponse", json=response, headers=headers, timeout=10)
     assert saved.status_code in (200, 201), saved.text

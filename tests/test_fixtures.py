@@ -9,6 +9,8 @@ import pytest
 from conftest import SCENARIOS, scenario_request
 from markdown_it import MarkdownIt
 
+from cdshooks.service.cards import RECORD_SHOWS
+
 # Raw identifiers a clinician should never read in a card: FHIR references and value-set ids.
 FHIR_REF = re.compile(r"\b(?:Patient|Condition|Observation|Medication\w*|Procedure|Coverage|Practitioner\w*|"
                       r"QuestionnaireResponse|AllergyIntolerance|Organization)/[A-Za-z0-9\-.]+")
@@ -44,7 +46,15 @@ def check_card(key: str, card: dict, ev: dict) -> None:
         assert "denialReasons" not in ev
     if ev["outcome"] == "documentation-needed":
         assert ev.get("missingDocumentation"), key
-        assert "1. Document" in card["detail"], key
+        assert re.search(r"^1\. ", card["detail"], re.M), key
+        # Every item to document is a whole step: never cut mid-word, no alternative dropped (only what the
+        # record already shows may be left out to keep the detail short).
+        for item in ev["missingDocumentation"]:
+            for piece in RECORD_SHOWS.split(item.removeprefix("one of: ")):
+                assert piece in card["detail"], (key, piece)
+        assert "Document I.A.2: Document" not in card["detail"] and ": Document Document" not in card["detail"]
+    if ev.get("notCovered"):
+        assert "Approval if granted" not in card["detail"], key
     if ev["outcome"] == "likely-denied":
         assert ev.get("denialReasons"), key
     # Every bold block title renders as its own paragraph, never inside the list before it.

@@ -45,7 +45,8 @@ def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):
         aid = info["coverage-assertion-id"]["valueString"]
         assert store.dtr_context(aid)[0] == "CP.PHAR.481"
         package = client.post("/fhir/Questionnaire/$questionnaire-package", json={
-            "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": aid}]})
+            "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": aid},
+                                                        {"name": "order", "resource": resp.json["systemActions"][0]["resource"]}]})
         entries = package.json["parameter"][0]["resource"]["entry"]
         assert [e["resource"]["resourceType"] for e in entries] == ["Questionnaire", "QuestionnaireResponse", "Library"]
     finally:

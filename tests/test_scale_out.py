@@ -145,7 +145,7 @@ def test_audit_feedback_and_dtr_contexts_from_both_instances_land_in_one_store(c
             assert r.status_code == 200
             card = r.json()["cards"][0]
             info = {e["url"]: e for e in r.json()["systemActions"][0]["resource"]["extension"][-1]["extension"]}
-            contexts.append(info["coverage-assertion-id"]["valueString"])
+            contexts.append((info["coverage-assertion-id"]["valueString"], r.json()["systemActions"][0]["resource"]))
             fb_path = f"{path}/feedback"
             fb = requests.post(f"{base}{fb_path}", timeout=30, json={"feedback": [
                 {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-20T10:00:00Z"}]},
@@ -155,10 +155,13 @@ def test_audit_feedback_and_dtr_contexts_from_both_instances_land_in_one_store(c
         for hook_instance, card_uuid in instances:
             assert store.query("SELECT status FROM audit WHERE hook_instance = ?", (hook_instance,)) == [(200,)]
             assert store.query("SELECT outcome FROM feedback WHERE card_uuid = ?", (card_uuid,)) == [("accepted",)]
-        # A DTR form asked of either instance finds the assertion the other one made.
-        for asked, made in ((cluster["direct"][0], contexts[1]), (cluster["direct"][1], contexts[0])):
-            out = requests.post(f"{asked}/fhir/Questionnaire/$questionnaire-package", timeout=30, json={
-                "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": made}]}).json()
+        # A DTR form asked of either instance (by the same EHR) finds the assertion the other one made.
+        package = "/fhir/Questionnaire/$questionnaire-package"
+        for asked, (made, order) in ((cluster["direct"][0], contexts[1]), (cluster["direct"][1], contexts[0])):
+            out = requests.post(f"{asked}{package}", timeout=30, json={
+                "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": made},
+                                                            {"name": "order", "resource": order}]},
+                headers={"Authorization": f"Bearer {token(cluster['key'], cluster['public'], package)}"}).json()
             entries = out["parameter"][0]["resource"]["entry"]
             assert [e["resource"]["resourceType"] for e in entries][:2] == ["Questionnaire", "QuestionnaireResponse"]
     finally:

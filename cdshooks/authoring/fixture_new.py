@@ -179,7 +179,7 @@ class _Deriver:
         if form is None:
             form = self._add({"resourceType": "QuestionnaireResponse", "id": self.new_id("qr"),
                               "status": "completed", "questionnaire": ATTEST, "subject": self.subject,
-                              "authored": self.when(None, 1), "item": []})
+                              "authored": self.when(None, 1), "author": self.order().get("requester"), "item": []})
         form["item"] = [i for i in form.get("item", []) if i.get("linkId") != link] + [
             {"linkId": link, "answer": [typed]}]
 

@@ -13,11 +13,11 @@ from typing import Any
 from cdshooks.service.hooks import PrefetchSpec
 
 
-def searchset(resources: Iterable[dict]) -> dict:
-    items = list(resources)
+def searchset(resources: Iterable[dict], included: Iterable[dict] = ()) -> dict:
+    items, extra = list(resources), list(included)
     return {"resourceType": "Bundle", "type": "searchset", "total": len(items),
-            "entry": [{"fullUrl": f"{r['resourceType']}/{r.get('id')}", "resource": r, "search": {"mode": "match"}}
-                      for r in items]}
+            "entry": [{"fullUrl": f"{r['resourceType']}/{r.get('id')}", "resource": r, "search": {"mode": mode}}
+                      for rs, mode in ((items, "match"), (extra, "include")) for r in rs]}
 
 
 def prefetch_from_resources(resources: Iterable[dict], specs: Iterable[PrefetchSpec], patient_id: str,
@@ -36,7 +36,12 @@ def prefetch_from_resources(resources: Iterable[dict], specs: Iterable[PrefetchS
             out[spec.key] = searchset(r for r in by_type.get("PractitionerRole", [])
                                       if str((r.get("practitioner") or {}).get("reference")) == user_id)
         elif spec.resource_type:
-            out[spec.key] = searchset(by_type.get(spec.resource_type, []))
+            found = by_type.get(spec.resource_type, [])
+            included: list[dict] = []
+            if "_include=" in spec.template:  # as the server would: the Medications these name, once each
+                named = {str((r.get("medicationReference") or {}).get("reference")) for r in found}
+                included = [m for m in by_type.get("Medication", []) if f"Medication/{m.get('id')}" in named]
+            out[spec.key] = searchset(found, included)
     return out
 
 

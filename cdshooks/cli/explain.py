@@ -49,7 +49,7 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
                  "subject": {"reference": f"Patient/{pid}"}, "medicationCodeableConcept": concept}
     types = {s.resource_type for s in prefetch_specs(library) if s.resource_type}
     record = PatientRecord.from_resources(pid, resources, retrieved=types | {r["resourceType"] for r in resources},
-                                          draft_orders=[order])
+                                          draft_orders=[order] + [d for d in drafts if d is not order])
     policies = governing_policies(library, order_concepts(order, record))
     if not policies:
         print(f"pa-advisor: no policy governs drug {drug!r}", file=sys.stderr)
@@ -58,7 +58,8 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
     for policy, match in policies:
         coverage = match_coverage(policy, record, anchor) if routes_to(policy, order, record) else None
         keys = answer_keys(policy, Settings().attestation_questionnaire)
-        ctx = Context(record, order, anchor, policy.ordered_drug, keys, coverage.line_of_business if coverage else None)
+        ctx = Context(record, order, anchor, policy.ordered_drug, keys, coverage.line_of_business if coverage else None,
+                      today=date.today())
         ev = evaluate(policy, ctx)
         payer = coverage.payer_name if coverage else ("no matching Coverage, or not this policy's indication: "
                                                       "the policy would not apply")

@@ -20,6 +20,31 @@ from cdshooks.policy.model import Policy
 from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts
 
 MAX_PARAMETERS = 100
+# The issuer a context is bound to when the service runs without JWT verification (--dev).
+DEV_ISSUER = "dev"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a package: a verified JWT's issuer (DEV_ISSUER in dev mode), and/or a SHA-256 of the opaque
+    bearer token sent (a DTR app sends the EHR's token)."""
+
+    iss: str | None = None
+    token_sha256: str | None = None
+
+    def may_read(self, binding: dict[str, Any]) -> bool:
+        """The issuer that created the context, or the holder of the EHR token its hook call carried."""
+        return bool((self.iss and self.iss == binding.get("iss"))
+                    or (self.token_sha256 and self.token_sha256 == binding.get("token_sha256")))
+
+
+@dataclass
+class Read:
+    """What a package call read, for the audit: the assertion asked for, and whether its form was pre-filled."""
+
+    policy_id: str | None = None
+    order_ref: str | None = None
+    outcome: str = "blank"
 
 
 @dataclass
@@ -79,25 +104,31 @@ def _string(p: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def package(lib: Library, base: str, req: PackageRequest,
-            find_context: Callable[[str], DtrContext | None]) -> dict[str, Any]:
+            find_context: Callable[[str], DtrContext | None], caller: Caller = Caller(),
+            read: Read | None = None) -> dict[str, Any]:
     warnings: list[tuple[str, str]] = []  # (issue code, text)
     by_key = {key(p): p for p in lib.policies}
     chosen: dict[str, Policy] = {}
+    read = read if read is not None else Read()
     ctx = find_context(req.context) if req.context else None
     if req.context and ctx is None:
         warnings.append(("not-found", "context: no coverage assertion with this id is kept (unknown or expired); "
                                       "the form is blank"))
     if ctx is not None:
+        read.policy_id, read.order_ref, read.outcome = ctx.policy_id, ctx.order_ref, "refused"
         policy = next((p for p in lib.policies if p.id == ctx.policy_id), None)
         if policy is None:
             warnings.append(("not-found", f"context: policy {ctx.policy_id} is no longer served; the form is blank"))
             ctx = None
         else:
-            chosen[policy.id] = policy
-    if ctx is not None and not _same_patient(ctx, req.coverages):
-        warnings.append(("conflict", "context: the coverage's beneficiary is not the patient of this assertion; "
-                                     "the form is blank"))
-        ctx = None
+            chosen[policy.id] = policy  # its form, blank unless the caller may read the pre-filled one
+        if ctx is not None and not caller.may_read(ctx.binding):
+            warnings.append(("login", "context: a pre-filled form needs the caller the assertion was made for (the "
+                                      "EHR's JWT, or the EHR's token of the ordering call); the form is blank"))
+            ctx = None
+        elif ctx is not None and (why := _not_this_assertion(ctx, req)) is not None:
+            warnings.append(("conflict", f"context: {why}; the form is blank"))
+            ctx = None
     for canon in req.questionnaires:
         if (policy := by_key.get(questionnaire_key(canon))) is not None:
             chosen.setdefault(policy.id, policy)
@@ -117,6 +148,7 @@ def package(lib: Library, base: str, req: PackageRequest,
         if ctx is not None and ctx.policy_id == policy.id:
             q, qr = prefilled(policy, base, ctx)
             entries = [q, qr]
+            read.outcome = "pre-filled"
         else:
             entries = [questionnaire(policy, base)]
         entries.append(library(policy, base))
@@ -130,10 +162,25 @@ def package(lib: Library, base: str, req: PackageRequest,
     return {"resourceType": "Parameters", "parameter": out}
 
 
-def _same_patient(ctx: DtrContext, coverages: list[dict[str, Any]]) -> bool:
-    """A coverage given with the context must be the assertion patient's (the id alone is the capability)."""
-    for coverage in coverages:
-        ref = str((coverage.get("beneficiary") or {}).get("reference") or "")
-        if ref and ref.split("/_history")[0].rstrip("/").split("/")[-1] != ctx.patient_id:
-            return False
-    return True
+def _not_this_assertion(ctx: DtrContext, req: PackageRequest) -> str | None:
+    """Why the request does not name this assertion's patient, or None. Required, not optional: a coverage whose
+    beneficiary is the patient, or the order itself (its subject the patient; its id, when given, the order)."""
+    if not (req.coverages or req.orders):
+        return "send the patient's coverage or the order with the context"
+    for coverage in req.coverages:
+        if _patient_id((coverage.get("beneficiary") or {}).get("reference")) != ctx.patient_id:
+            return "the coverage's beneficiary is not the patient of this assertion"
+    for order in req.orders:
+        if _patient_id((order.get("subject") or {}).get("reference")) != ctx.patient_id:
+            return "the order's subject is not the patient of this assertion"
+        if order.get("id") and f"{order.get('resourceType')}/{order['id']}" != ctx.order_ref:
+            return "the order is not the order of this assertion"
+    return None
+
+
+def _patient_id(ref: Any) -> str | None:
+    """The id of a `Patient/<id>` reference (relative, absolute or versioned), else None."""
+    if not isinstance(ref, str):
+        return None
+    parts = ref.split("/_history")[0].rstrip("/").split("/")
+    return parts[-1] if len(parts) >= 2 and parts[-2] == "Patient" else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,14 +30,17 @@ class DtrContext:
     pathway: str
     # criterion id → {"status", "evidence", "value", "applies"} (applies: false when an applies_if ruled it out)
     criteria: dict[str, dict[str, Any]]
+    # Who made the assertion ({"iss", "token_sha256", "fhir_server"}): who may read its pre-filled form.
+    binding: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"order": self.order_ref, "pathway": self.pathway, "criteria": self.criteria}
 
     @classmethod
     def from_json(cls, assertion_id: str, policy_id: str, patient_id: str, body: dict[str, Any]) -> DtrContext:
+        binding = body.get("binding") if isinstance(body.get("binding"), dict) else {}
         return cls(assertion_id, policy_id, patient_id, str(body.get("order", "")), str(body.get("pathway", "")),
-                   dict(body.get("criteria") or {}))
+                   dict(body.get("criteria") or {}), binding)
 
 
 def context_of(assertion_id: str, patient_id: str, ev: Evaluation) -> DtrContext:

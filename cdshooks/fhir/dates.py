@@ -8,7 +8,7 @@ leniency: a time without a time zone is accepted, since the date it is on is wri
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 _TIME = (r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?"
@@ -26,6 +26,32 @@ def parse_date(value: Any) -> date | None:
         return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
     except ValueError:
         return None
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """A FHIR date or dateTime as an aware instant (a date alone is its midnight UTC; a time without a zone is
+    taken as UTC), so that "newest" compares real instants; None when it is not one."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    day = parse_date(value)
+    if day is None:
+        return None
+    if "T" not in value:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
+        when = datetime.fromisoformat(_trim_fraction(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _trim_fraction(value: str) -> str:
+    """Python reads at most 6 fraction digits; FHIR allows 9."""
+    head, dot, rest = value.partition(".")
+    if not dot:
+        return value
+    digits = re.match(r"[0-9]*", rest).group(0)  # type: ignore[union-attr]
+    return f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
 
 
 def latest_date(value: Any) -> date | None:

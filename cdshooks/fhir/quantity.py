@@ -13,9 +13,11 @@ from typing import Any
 class Quantity:
     value: float
     unit: str  # UCUM
+    # A result reported as a bound ("<0.5", ">100": valueQuantity.comparator), else None.
+    comparator: str | None = None
 
     def __str__(self) -> str:
-        value = f"{self.value:.4g}"
+        value = f"{self.comparator or ''}{self.value:.4g}"
         unit = humane_unit(self.unit)
         return f"{value} {unit}" if unit else value
 
@@ -43,4 +45,5 @@ def quantity_of(fhir_quantity: Any) -> Quantity | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     unit = fhir_quantity.get("code") or fhir_quantity.get("unit") or "1"
-    return Quantity(float(value), str(unit))
+    comparator = fhir_quantity.get("comparator")
+    return Quantity(float(value), str(unit), comparator if comparator in ("<", "<=", ">", ">=") else None)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 from cdshooks.fhir.codes import codings_of, normalize_code, normalize_system, text_of
-from cdshooks.fhir.dates import effective, parse_date
+from cdshooks.fhir.dates import effective, parse_date, parse_instant
 from cdshooks.fhir.quantity import quantity_of
 
 MEDICATION_TYPES = (
@@ -160,19 +160,23 @@ class PatientRecord:
         index: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for rtype in ("Observation", "Condition"):
             for res in self.of(rtype):
-                for coding in codings_of(res.get("code")):
-                    system = normalize_system(coding.get("system"))
-                    code = coding.get("code")
-                    if isinstance(code, str):
-                        index[(system, normalize_code(system, code))].append(res)
+                views = [res] + (component_views(res) if rtype == "Observation" else [])
+                for view in views:
+                    for coding in codings_of(view.get("code")):
+                        system = normalize_system(coding.get("system"))
+                        code = coding.get("code")
+                        if isinstance(code, str):
+                            index[(system, normalize_code(system, code))].append(view)
         return index
 
     def observations(self, codes: Iterable[tuple[str, str]]) -> list[dict]:
-        found: dict[str, dict] = {}
+        """Observations with one of the codes, a result inside a panel's `component` included (as a view of the
+        panel: its id, status and date, the component's code and value)."""
+        found: dict[int, dict] = {}
         for key in codes:
             for res in self._by_code.get(key, ()):
                 if res.get("resourceType") == "Observation":
-                    found[ref_of(res)] = res
+                    found[id(res)] = res
         return list(found.values())
 
     def medication_concepts(self, res: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -185,9 +189,25 @@ class PatientRecord:
             med = self.resolve(ref, res)
             if med and isinstance(med.get("code"), dict):
                 concepts.append(med["code"])
+            if med:
+                concepts.extend(self._ingredients(med))
             if isinstance(ref.get("display"), str):
                 concepts.append({"text": ref["display"]})
         return tuple(concepts)
+
+    def _ingredients(self, med: Mapping[str, Any]) -> list[Any]:
+        """A Medication coded only by its ingredients (`ingredient.itemCodeableConcept`, or a referenced
+        Medication or Substance): the ingredients name the drug."""
+        out: list[Any] = []
+        for ing in med.get("ingredient") or []:
+            if not isinstance(ing, dict):
+                continue
+            if isinstance(ing.get("itemCodeableConcept"), dict):
+                out.append(ing["itemCodeableConcept"])
+            item = self.resolve(ing.get("itemReference"), med) if isinstance(ing.get("itemReference"), dict) else None
+            if item and isinstance(item.get("code"), dict):
+                out.append(item["code"])
+        return out
 
     @cached_property
     def exposures(self) -> tuple[Exposure, ...]:
@@ -205,6 +225,9 @@ class PatientRecord:
                 else:
                     concepts = self.medication_concepts(res)
                     start, end = _medication_dates(res)
+                    if _as_type(res) == "MedicationStatement" and status == "active" and \
+                            not isinstance(res.get("effectivePeriod"), dict):
+                        end = None  # "taking it" as of a date: still ongoing, not a one-day exposure
                 # statusReason is one CodeableConcept on MedicationRequest/Procedure, a list elsewhere.
                 raw = res.get("statusReason")
                 reasons = tuple(r for r in (raw if isinstance(raw, list) else [raw]) if isinstance(r, dict))
@@ -217,15 +240,15 @@ class PatientRecord:
                 out.append(
                     Exposure(
                         ref,
-                        rtype,
+                        _as_type(res),
                         concepts,
                         status,
                         start,
                         end,
                         reasons,
                         group,
-                        status in RECEIVED_STATUS.get(rtype, set()),
-                        status in CURRENT_STATUS.get(rtype, set()),
+                        status in RECEIVED_STATUS.get(_as_type(res), set()),
+                        status in CURRENT_STATUS.get(_as_type(res), set()),
                         is_local_route(res),
                         res,
                         _keys(concepts),
@@ -235,28 +258,71 @@ class PatientRecord:
         return tuple(out)
 
     @cached_property
-    def attestations(self) -> dict[str, dict[str, Answer]]:
-        """Answers of completed or amended QuestionnaireResponses, by questionnaire key (questionnaire_key) then
-        linkId; the newest response wins."""
-        out: dict[str, dict[str, Answer]] = defaultdict(dict)
-        responses = sorted(self.of("QuestionnaireResponse"), key=lambda r: str(r.get("authored") or ""))
-        for qr in responses:
-            if qr.get("status") not in ("completed", "amended"):
+    def attestations(self) -> dict[str, dict[str, list[Answer]]]:
+        """Every readable answer of completed or amended QuestionnaireResponses, by questionnaire key
+        (questionnaire_key) then linkId. Which of them may decide a criterion (who answered, when) is the
+        criterion context's choice (Context.answer)."""
+        out: dict[str, dict[str, list[Answer]]] = defaultdict(lambda: defaultdict(list))
+        for qr in self.of("QuestionnaireResponse"):
+            if qr.get("status") not in ("completed", "amended") or not isinstance(qr.get("item"), list):
                 continue
             key = questionnaire_key(qr.get("questionnaire"))
-            for item in _flatten_items(qr.get("item") or []):
-                for answer in item.get("answer") or []:
+            author = qr.get("author") if isinstance(qr.get("author"), dict) else {}
+            when = parse_instant(qr.get("authored"))
+            for item in _flatten_items(qr["item"]):
+                answers = item.get("answer") if isinstance(item.get("answer"), list) else []
+                for answer in answers:
                     value = answer_value(answer) if isinstance(answer, dict) else None
                     if value is not None:
-                        out[key][str(item.get("linkId"))] = Answer(value, ref_of(qr), qr.get("authored"))
+                        out[key][str(item.get("linkId"))].append(Answer(
+                            value, ref_of(qr), qr.get("authored"), when, _reference(author),
+                            _auto(item) or _auto(answer)))
         return out
+
+    @cached_property
+    def unreadable_responses(self) -> int:
+        """QuestionnaireResponses whose items are not a list (e.g. `item: 5`): ignored, counted for the log."""
+        return sum(1 for qr in self.of("QuestionnaireResponse") if "item" in qr and not isinstance(qr["item"], list))
 
 
 @dataclass(frozen=True)
 class Answer:
     value: Any  # bool, int, float, Quantity, or an Attachment dict
-    reference: str
-    authored: str | None
+    reference: str  # the QuestionnaireResponse
+    authored: str | None  # as written
+    when: datetime | None = None  # authored, parsed (None: not a FHIR dateTime)
+    author: str | None = None  # "Practitioner/1", or None when the response names no author
+    auto: bool = False  # filled in automatically (DTR information-origin "auto"), not answered by a person
+
+    @property
+    def author_type(self) -> str:
+        return author_type(self.author)
+
+
+INFORMATION_ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin"
+
+
+def _auto(element: Mapping[str, Any]) -> bool:
+    """The DTR information-origin extension says this answer was auto-populated (not entered or overridden)."""
+    for ext in element.get("extension") or [] if isinstance(element.get("extension"), list) else []:
+        if isinstance(ext, dict) and ext.get("url") == INFORMATION_ORIGIN:
+            for sub in ext.get("extension") or []:
+                if isinstance(sub, dict) and sub.get("url") == "source" and sub.get("valueCode") == "auto":
+                    return True
+    return False
+
+
+def _reference(ref: Mapping[str, Any]) -> str | None:
+    """`Type/id` of a Reference (relative, absolute or with a version), or None."""
+    target = ref.get("reference")
+    if not isinstance(target, str) or "/" not in target:
+        return None
+    parts = target.split("/_history")[0].rstrip("/").split("/")
+    return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 and parts[-1] else None
+
+
+def author_type(reference: str | None) -> str:
+    return reference.split("/", 1)[0] if reference else ""
 
 
 def questionnaire_key(canonical: Any) -> str:
@@ -265,6 +331,32 @@ def questionnaire_key(canonical: Any) -> str:
     text = str(canonical or "").split("|")[0]
     head, sep, tail = text.rstrip("/").rpartition("/Questionnaire/")
     return f"Questionnaire/{tail}" if sep and head and tail and "/" not in tail else text
+
+
+def _as_type(res: Mapping[str, Any]) -> str:
+    """The type whose statuses apply: a MedicationRequest that is a report (`reportedBoolean`,
+    `reportedReference`: US Core's way to record a medication the patient takes, told by the patient or another
+    provider) is read as a MedicationStatement, not as an order."""
+    rtype = str(res.get("resourceType"))
+    if rtype == "MedicationRequest" and (res.get("reportedBoolean") is True or
+                                         isinstance(res.get("reportedReference"), dict)):
+        return "MedicationStatement"
+    return rtype
+
+
+def component_views(obs: Mapping[str, Any]) -> list[dict]:
+    """Each coded `component` of an Observation panel as an Observation of its own: the panel's id, status,
+    subject and dates, the component's code, value, interpretation and reference range."""
+    out = []
+    for comp in obs.get("component") or []:
+        if not isinstance(comp, dict) or not isinstance(comp.get("code"), dict):
+            continue
+        view = {k: v for k, v in obs.items() if not k.startswith("value") and k not in (
+            "component", "interpretation", "referenceRange", "code", "dataAbsentReason")}
+        view.update({k: v for k, v in comp.items() if k.startswith("value") or k in (
+            "code", "interpretation", "referenceRange", "dataAbsentReason")})
+        out.append(view)
+    return out
 
 
 def answer_value(answer: Mapping[str, Any]) -> Any:
@@ -277,7 +369,7 @@ def answer_value(answer: Mapping[str, Any]) -> Any:
     if qty := quantity_of(answer.get("valueQuantity")):
         return qty
     attachment = answer.get("valueAttachment")
-    if isinstance(attachment, dict) and (attachment.get("data") or attachment.get("url")):
+    if isinstance(attachment, dict) and (attachment.get("data") or isinstance(attachment.get("url"), str)):
         return attachment
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cdshooks.fhir.record import Answer, Exposure, PatientRecord, ref_of
@@ -25,6 +25,13 @@ class Context:
     line_of_business: str | None = None
     # The user signing the order (context.userId): the prescriber when the order names none.
     signing_user: str | None = None
+    # The day of the call (the anchor is the order's date, which may lie before it).
+    today: date | None = None
+    # A DTR answer decides only when authored at most this many days before the order date (and not later than
+    # the call), by a Practitioner or PractitionerRole, and not auto-populated.
+    answer_window_days: int = 90
+    # The EHR's FHIR server of the call: an attached report counts only with its data or a URL there.
+    fhir_server: str | None = None
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
@@ -69,31 +76,65 @@ class Context:
         return [(exp, label) for exp, label in self.matching(codes)
                 if exp.received and not (before_anchor and exp.start and exp.start > self.anchor)]
 
-    def answer(self, link_id: str) -> Answer | None:
-        """The newest answer for this criterion in any of the questionnaires that decide it."""
-        found = [a for key in self.questionnaires if (a := self.record.attestations.get(key, {}).get(link_id))]
-        return max(found, key=lambda a: str(a.authored or ""), default=None)
+    def answer(self, link_id: str, within_days: int | None = None) -> Answer | None:
+        """The newest answer (by its real instant) for this criterion in any of the questionnaires that decide
+        it, among those that may decide: see `trusted`. `within_days` narrows the window (a lab's look-back)."""
+        found = [a for key in self.questionnaires for a in self.record.attestations.get(key, {}).get(link_id, ())
+                 if self.trusted(a, within_days)]
+        return max(found, key=lambda a: a.when or datetime.min.replace(tzinfo=UTC), default=None)
+
+    def trusted(self, a: Answer, within_days: int | None = None) -> bool:
+        """Authored by a Practitioner or PractitionerRole (a patient's, a relative's or an author-less response
+        never decides), entered by a person (not auto-populated), dated (a parseable dateTime, not after the
+        call) within the window before the order date; an attached report only with its data or a URL on the
+        EHR's FHIR server."""
+        if a.author_type not in ("Practitioner", "PractitionerRole") or a.auto or a.when is None:
+            return False
+        day = a.when.date()
+        if day > (self.today or self.anchor) or day < self.anchor - timedelta(days=self.answer_window_days):
+            return False
+        if within_days is not None and day < self.anchor - timedelta(days=within_days):
+            return False
+        if isinstance(a.value, dict) and not a.value.get("data"):
+            return _on_server(str(a.value.get("url")), self.fhir_server)
+        return True
+
+    def _who(self, a: Answer) -> str:
+        """Who answered, in words: the order's prescriber or the signing user, or another practitioner."""
+        requester = self.order.get("requester") if isinstance(self.order.get("requester"), dict) else {}
+        mine = {str(requester.get("reference") or ""), str(self.signing_user or "")}
+        return "the prescriber" if a.author in mine else "another practitioner"
 
     def attestation(self, link_id: str) -> Result | None:
-        """A DTR answer for this criterion, if the record holds one: yes → met, no → not-met; an attached
-        report → met (the report is provided; its reading is the reviewer's)."""
+        """A DTR answer for this criterion, if the record holds one that may decide: yes → met, no → not-met; an
+        attached report → met (the report is provided; its reading is the reviewer's)."""
         answer = self.answer(link_id)
         if answer is None:
             return None
+        who = self._who(answer)
         if isinstance(answer.value, bool):
             status = Status.MET if answer.value else Status.NOT_MET
-            text = f"attested: {'yes' if answer.value else 'no'}"
+            text = f"attested: {'yes' if answer.value else 'no'} (by {who})"
             return Result(status, (Evidence(answer.reference, text, answer.authored),))
         if isinstance(answer.value, dict):
             title = str(answer.value.get("title") or "untitled")[:80]
-            return Result(Status.MET, (Evidence(answer.reference, f"report attached: {title}", answer.authored),))
+            return Result(Status.MET, (Evidence(answer.reference, f"report attached by {who}: {title}",
+                                                answer.authored),))
         return None
 
-    def attested_value(self, link_id: str) -> tuple[Any, Evidence] | None:
-        answer = self.answer(link_id)
+    def attested_value(self, link_id: str, within_days: int | None = None) -> tuple[Any, Evidence] | None:
+        answer = self.answer(link_id, within_days)
         if answer is None:
             return None
-        return answer.value, Evidence(answer.reference, f"attested: {answer.value}", answer.authored)
+        return answer.value, Evidence(answer.reference, f"attested: {answer.value} (by {self._who(answer)})",
+                                      answer.authored)
+
+
+def _on_server(url: str, fhir_server: str | None) -> bool:
+    """A relative `Binary/…` or `DocumentReference/…`, or an absolute URL under the EHR's FHIR server."""
+    if url.count("/") == 1 and url.split("/")[0] in ("Binary", "DocumentReference"):
+        return True
+    return bool(fhir_server) and url.startswith(str(fhir_server).rstrip("/") + "/") and "/../" not in url
 
 
 def missing(note: str, evidence: Iterable[Evidence] = ()) -> Result:

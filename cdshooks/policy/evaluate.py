@@ -21,6 +21,8 @@ from cdshooks.policy.model import (
 MET, NOT_MET, MISSING = Status.MET, Status.NOT_MET, Status.MISSING
 # Crashes a criterion turns into `missing` in production; the test suite sets this to () so they fail loudly.
 CAUGHT: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)
+# Criteria met by the absence of something in the record, which a prescriber's answer can contradict.
+ABSENCE_KINDS = frozenset({"no_diagnosis", "no_prior", "concurrent"})
 OUTCOMES = {MET: Outcome.LIKELY_APPROVED, NOT_MET: Outcome.LIKELY_DENIED, MISSING: Outcome.DOCUMENTATION_NEEDED}
 
 
@@ -70,6 +72,11 @@ class _Run:
         if r.status is MISSING and (answer := self.ctx.attestation(c.id)):
             # Where the record cannot decide, the prescriber's DTR answer does (e.g. a lab with no standard code).
             r = answer
+        elif r.status is MET and c.kind in ABSENCE_KINDS and (answer := self.ctx.attestation(c.id)) \
+                and answer.status is NOT_MET:
+            # Absence in the record is not proof of absence: a prescriber who answers that the exclusion applies
+            # ("no CNS involvement": No) documents it.
+            r = answer
         return r
 
     def _result_of(self, ref: str, depth: int) -> CriterionResult | None:
@@ -95,13 +102,26 @@ class _Run:
             return CriterionResult(c, MISSING, (), "not evaluated", (), depth)
         label = other.criterion.source or other.criterion.id
         note = f"follows {label} ({other.criterion.text})" + (f"; {c.params['note']}" if c.params.get("note") else "")
-        return CriterionResult(c, other.status, (), note, (), depth)
+        status = other.status
+        if status is MISSING and c.params.get("missing_as"):
+            # Where only a decided answer may change the result (e.g. the MRD pathway vetoes the R/R step-up only
+            # when it is met), an open criterion counts as this.
+            status = Status(c.params["missing_as"])
+            note += f"; open, taken as {status.value}"
+        return CriterionResult(c, status, (), note, (), depth)
 
 
-def _missing_docs(r: CriterionResult, out: list[str]) -> None:
+def _missing_docs(r: CriterionResult, out: list[str], run: _Run, inside: bool = False) -> None:
     """What to document: the missing leaves on the paths that still decide the outcome. Alternatives become one
-    plain "one of" list, however deeply the policy nests them."""
-    if r.status is not MISSING or r.criterion.kind == "same_as":
+    plain "one of" list, however deeply the policy nests them; an alternative that needs several items lists
+    them joined by "and". Inside an alternative a mirrored criterion (same_as) is part of what that alternative
+    needs (the POMP pathway still needs the CD19 report), so its own items are listed there."""
+    if r.status is not MISSING:
+        return
+    if r.criterion.kind == "same_as":
+        target = run.done.get(r.criterion.params.get("ref", "")) if inside else None
+        if target is not None and target.status is MISSING:
+            _missing_docs(target, out, run, inside)
         return
     if not r.children:
         out.append(_request(r))
@@ -109,15 +129,21 @@ def _missing_docs(r: CriterionResult, out: list[str]) -> None:
     if r.criterion.kind in ("any", "at_least"):
         options: list[str] = []
         for child in r.children:
-            _missing_docs(child, options)
-        options = list(dict.fromkeys(o.removeprefix("one of: ") for o in options))
+            needs: list[str] = []
+            _missing_docs(child, needs, run, True)
+            needs = list(dict.fromkeys(needs))
+            if len(needs) == 1:  # a nested choice joins this one
+                options.extend(needs[0].removeprefix("one of: ").split("; or "))
+            elif needs:
+                options.append(" and ".join(f"({n})" if n.startswith("one of: ") else n for n in needs))
+        options = list(dict.fromkeys(options))
         if len(options) == 1:
-            out.extend(options)
+            out.append(options[0])
         elif options:
             out.append("one of: " + "; or ".join(options))
         return
     for child in r.children:
-        _missing_docs(child, out)
+        _missing_docs(child, out, run, inside)
 
 
 def _any_missing_leaf(r: CriterionResult, out: list[str]) -> None:
@@ -133,8 +159,17 @@ def _any_missing_leaf(r: CriterionResult, out: list[str]) -> None:
 def _request(r: CriterionResult) -> str:
     """What to document, and what the record already shows about it (a stale lab, the history to judge)."""
     c = r.criterion
-    shown = f" (the record shows: {r.evidence[0].text[:120]})" if r.evidence and not r.children else ""
+    shown = f" (the record shows: {shorten(r.evidence[0].text, 120)})" if r.evidence and not r.children else ""
     return (f"{c.source}: " if c.source else "") + (c.request or c.text) + shown
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary (never mid-word) with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
 
 
 def _denials(r: CriterionResult, out: list[CriterionResult], run: _Run) -> None:
@@ -183,10 +218,11 @@ def _reason(r: CriterionResult) -> str:
 
 
 def _deceased(ctx: Context) -> CriterionResult | None:
-    """A patient recorded as deceased on or before the order date: never likely approved."""
+    """A patient recorded as deceased on or before the day of the call (or the order date, if later): never
+    likely approved."""
     patient = ctx.record.patient or {}
     when = parse_date(patient.get("deceasedDateTime"))
-    if patient.get("deceasedBoolean") is True or (when and when <= ctx.anchor):
+    if patient.get("deceasedBoolean") is True or (when and when <= max(ctx.anchor, ctx.today or ctx.anchor)):
         text = "the record shows the patient died" + (f" on {when.isoformat()}" if when else "") + \
             " (correct the record if this is wrong)"
         c = Criterion(id="deceased", kind="never", text="Member is alive", source=None)
@@ -211,7 +247,7 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
         root = CriterionResult(root.criterion, NOT_MET, (), None, (dead, *root.children), root.depth)
     docs: list[str] = []
     denials: list[CriterionResult] = []
-    _missing_docs(root, docs)
+    _missing_docs(root, docs, run)
     if root.status is MISSING and not docs:
         _any_missing_leaf(root, docs)
     _denials(root, denials, run)

@@ -48,14 +48,16 @@ def _order_reasons(ctx: Context) -> list[Any]:
 
 
 def diagnosis(c: Criterion, ctx: Context) -> Result:
-    """A coded diagnosis (optionally with a clinical status); contrary codes decide not-met.
+    """A coded diagnosis (optionally with a clinical status); contrary codes decide not-met; `ask_codes` (a form
+    whose eligibility the reviewer decides) leave it open.
 
     With `order_reason`, a coded indication on the order that is not this diagnosis decides not-met: the
     request is for another use (which the policy refers elsewhere).
     """
     if c.params.get("order_reason") and (reasons := _order_reasons(ctx)):
         codes: CodeSet = c.params["codes"]
-        wanted = codes.union(c.params.get("unspecific_codes", EMPTY), codes.id)
+        wanted = codes.union(c.params.get("unspecific_codes", EMPTY), codes.id).union(
+            c.params.get("ask_codes", EMPTY), codes.id)
         if not wanted.match(reasons, use_text=False):
             shown = "; ".join(text_of(r) or first_code(r) for r in reasons)
             return Result(Status.NOT_MET, (Evidence(ctx.order_ref, f"the order's indication: {shown}"),),
@@ -68,6 +70,10 @@ def diagnosis(c: Criterion, ctx: Context) -> Result:
         usable = [(r, lab) for r, lab in usable if first_code(r.get("clinicalStatus")) in statuses]
     if usable:
         return Result(Status.MET, tuple(_condition_evidence(r, lab) for r, lab in usable))
+    ask, _ = _conditions(ctx, c.params.get("ask_codes", EMPTY))
+    if ask:
+        ev = tuple(_condition_evidence(r, lab) for r, lab in ask)
+        return missing("the coded form is one the policy's reading leaves to the reviewer: confirm it qualifies", ev)
     contrary, _ = _conditions(ctx, c.params.get("not_met_codes", EMPTY))
     if contrary:
         ev = tuple(_condition_evidence(r, lab) for r, lab in contrary)
@@ -103,29 +109,44 @@ def no_diagnosis(c: Criterion, ctx: Context) -> Result:
         ev = tuple(_condition_evidence(r, lab) for r, lab in ask)
         return missing("confirm whether this history is clinically relevant under the policy", ev)
     n = len(ctx.record.of("Condition"))
+    if not n:  # an empty problem list is no evidence that the condition is absent
+        return missing("the record lists no conditions at all: confirm none of these applies")
     return Result(Status.MET, (Evidence("Condition", f"none of {n} recorded conditions matches"),))
 
 
+def _onset(ctx: Context, codes: CodeSet) -> tuple[Any, dict] | None:
+    """The earliest onset date of a (not refuted) condition in codes, and the condition."""
+    dated = [(when, res) for res, _ in _conditions(ctx, codes)[0] if (when := effective(res, "onset")[0])]
+    return min(dated, key=lambda x: x[0]) if dated else None
+
+
 def age(c: Criterion, ctx: Context) -> Result:
-    """Age in whole years at the anchor date: `min` inclusive, `below` exclusive."""
+    """Age in whole years at the anchor date, or with `at_diagnosis` at the onset of that diagnosis (infant
+    ALL is an age at diagnosis): `min` inclusive, `below` exclusive."""
     patient = ctx.record.patient
     born = parse_date((patient or {}).get("birthDate"))
     if not patient or not born:
         return missing("no birth date in the record")
-    if born > ctx.anchor:
-        return missing(f"the recorded birth date {born.isoformat()} is after the order date")
+    on, what, ref = ctx.anchor, "", ref_of(patient)
+    if c.params.get("at_diagnosis"):
+        onset = _onset(ctx, c.params["at_diagnosis"])
+        if onset is None:
+            return missing("no date of diagnosis (Condition onset) in the record")
+        on, what, ref = onset[0], " at diagnosis", ref_of(onset[1])
+    if born > on:
+        return missing(f"the recorded birth date {born.isoformat()} is after {on.isoformat()}")
     low, below = c.params.get("min"), c.params.get("below")
 
     def within(years: int) -> bool:
         return (low is None or years >= low) and (below is None or years < below)
 
-    years = years_between(born, ctx.anchor)
+    years = years_between(born, on)
     # A partial birth date ("2008", "2008-12") spans a range of ages: decide only if every one agrees.
-    youngest = years_between(min(latest_date(patient["birthDate"]) or born, ctx.anchor), ctx.anchor)
+    youngest = years_between(min(latest_date(patient["birthDate"]) or born, on), on)
     if within(years) != within(youngest):
         return missing(f"the birth date is recorded only as {patient['birthDate']}: age {youngest} or {years} on "
-                       f"{ctx.anchor.isoformat()}")
-    ev = (Evidence(ref_of(patient), f"age {years} on {ctx.anchor.isoformat()}"),)
+                       f"{on.isoformat()}")
+    ev = (Evidence(ref, f"age {years}{what} on {on.isoformat()}"),)
     return Result(Status.MET if within(years) else Status.NOT_MET, ev)
 
 

@@ -11,7 +11,7 @@ patients under `weight_below_kg` a body-surface limit `max_daily_per_m2` (never 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -165,7 +165,7 @@ def _check(d: Dose, limits: dict, body: Body | None) -> tuple[list[str], list[st
         elif over:
             problems.append(f"{d.amount} per dose exceeds {max_dose}")
     if per_kg := limits.get("max_dose_per_kg"):
-        _check_per_kg(d, per_kg, body, problems, unknown)
+        _check_per_kg(d, per_kg, body, problems, unknown, float(limits.get("per_kg_rounding_pct", 0)))
     max_daily: Quantity | None = limits.get("max_daily")
     per_m2: Quantity | None = limits.get("max_daily_per_m2")
     if max_daily or per_m2:
@@ -208,10 +208,12 @@ def _check(d: Dose, limits: dict, body: Body | None) -> tuple[list[str], list[st
     return problems, unknown
 
 
-def _check_per_kg(d: Dose, per_kg: Quantity, body: Body | None, problems: list[str], unknown: list[str]) -> None:
+def _check_per_kg(d: Dose, per_kg: Quantity, body: Body | None, problems: list[str], unknown: list[str],
+                  rounding_pct: float = 0) -> None:
     """A weight-based dose limit (e.g. 1.5 mg/kg): an order written per kg is compared as written; one in mg
     against the limit × the latest body weight (of the last `body_within_days`; none → the criterion stays
-    open)."""
+    open). With `per_kg_rounding_pct`, an mg dose over that product by at most that share is a question
+    (dose rounding to a vial), not a denial."""
     if d.amount is None:
         unknown.append("dose per administration not stated")
         return
@@ -226,6 +228,10 @@ def _check_per_kg(d: Dose, per_kg: Quantity, body: Body | None, problems: list[s
         over = _over(d.amount, ceiling)
         if over is None:
             unknown.append(f"dose unit '{d.amount.unit}' is not comparable with {per_kg.unit}")
+        elif over and rounding_pct and _over(d.amount, Quantity(ceiling.value * (1 + rounding_pct / 100),
+                                                                ceiling.unit)) is False:
+            unknown.append(f"confirm dose rounding: {d.amount} is over {per_kg} × {weight:g} kg = {ceiling} by "
+                           f"at most {rounding_pct:g} %")
         elif over:
             problems.append(f"{d.amount} per dose exceeds {per_kg} × {weight:g} kg = {ceiling}")
     elif over:
@@ -278,13 +284,74 @@ def _show(d: Dose) -> str:
     return ", ".join(p for p in parts if p) or "unstructured"
 
 
+# Units an order in HCPCS billing units is written in ("Q2055 × 1"): counts, not amounts of drug.
+COUNT_UNITS = {"1", "", "each", "ea", "unit", "units", "U", "[iU]"}
+
+
+def _is_count(unit: str) -> bool:
+    return unit in COUNT_UNITS or (unit.startswith("{") and unit.endswith("}"))
+
+
+def _billing_units(c: Criterion, ctx: Context) -> Quantity | None:
+    """One HCPCS billing unit of the drug (`hcpcs_unit`, e.g. Q2055: up to 510 × 10⁶ CAR-T cells) when the order
+    is coded with that HCPCS code (`hcpcs_unit_code`); None otherwise."""
+    unit: Quantity | None = c.params.get("hcpcs_unit")
+    code = c.params.get("hcpcs_unit_code")
+    if unit is None or not code:
+        return None
+    coded = any(coding.get("system") in (SYSTEMS["hcpcs"],) and str(coding.get("code", "")).upper() == code
+                for concept in ctx.record.medication_concepts(ctx.order)
+                for coding in (concept.get("coding") or [] if isinstance(concept, dict) else []))
+    if not coded:
+        return None
+    qty = quantity_of((ctx.order.get("dispenseRequest") or {}).get("quantity"))
+    count = qty.value if qty and _is_count(qty.unit) else 1
+    return Quantity(unit.value * count, unit.unit)
+
+
+def _as_billed(d: Dose, billing: Quantity) -> Dose:
+    """A dose written as a count of billing units ("1 each") is that many units of drug."""
+    if d.amount is None:
+        return replace(d, amount=billing)
+    if _is_count(d.amount.unit):
+        return replace(d, amount=Quantity(d.amount.value * billing.value, billing.unit))
+    return d
+
+
+def _schedule(ctx: Context, steps: list[Dose]) -> tuple[list[tuple[Dose, bool]], str | None]:
+    """The first course's doses across every draft order of the drug in this call (a step-up signed as separate
+    orders), by start date: (dose, is it this order's), and a note when the orders cannot be placed in time."""
+    others = [o for o, _, _ in ctx.draft_orders_matching(ctx.drug) if ref_of(o) != ctx.order_ref]
+    if not others:
+        return [(d, True) for d in steps], None
+    doses = [(d, True) for d in steps]
+    for order in others:
+        start = _order_start(order)
+        for i, x in enumerate(d for d in order.get("dosageInstruction") or [] if isinstance(d, dict)):
+            other = _dose_of(x, i)
+            doses.append((other if other.start else replace(other, start=start), False))
+    own_start = _order_start(ctx.order)
+    doses = [(d if d.start or not own else replace(d, start=own_start), own) for d, own in doses]
+    if any(d.start is None for d, _ in doses):
+        return [(d, True) for d in steps], ("the orders of this call give no start dates: their step-up order "
+                                            "cannot be checked")
+    return sorted(doses, key=lambda x: (x[0].start or date.min, x[0].sequence)), None
+
+
+def _order_start(order: dict) -> date | None:
+    """When an order starts: its dispense validity period, else (a step with no dates of its own) nothing."""
+    validity = (order.get("dispenseRequest") or {}).get("validityPeriod")
+    return parse_date(validity.get("start")) if isinstance(validity, dict) else None
+
+
 def dose(c: Criterion, ctx: Context) -> Result:
     """The order's structured dosage within the limits of the current phase (by week of therapy or by course):
     per dose (fixed, per kg of the latest weight, per m² of body surface), per day, interval, days, count, and
     step-up limits for the first doses of a first course. No structured dose, or no weight/height a limit
     needs, is `missing`."""
     dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
-    if not dosages:
+    billing = _billing_units(c, ctx)
+    if not dosages and billing is None:
         return missing("the order has no structured dosage")
     phase, label, first = _phase(c, ctx)
     if phase is None:
@@ -292,16 +359,32 @@ def dose(c: Criterion, ctx: Context) -> Result:
                       f"this limit is for another phase of therapy than {label}")
     steps = sorted((_dose_of(x, i) for i, x in enumerate(dosages)),
                    key=lambda d: (d.start or date.min, d.sequence))
+    if billing is not None:
+        steps = [_as_billed(d, billing) for d in steps] or [Dose(billing, None, None, None, 1, None, 0)]
     body = _body(ctx, c.params) if body_codes(c) else None
     step_up = list(phase.get("step_up", ())) if first else []
     problems, unknown = [], []
-    for i, d in enumerate(steps):
+    schedule, note = _schedule(ctx, steps) if step_up else ([(d, True) for d in steps], None)
+    if note:
+        # Where this order falls in the step-up is unknown: only the phase's own limits can be checked.
+        unknown.append(note)
+        step_up = []
+    for i, (d, own) in enumerate(schedule):
         limits = {**phase, **step_up[i]} if i < len(step_up) else phase
-        p, u = _check(d, limits, body)
+        p, u = _check(d, limits, body) if own else ([], [])
+        if own and i and (gap := limits.get("after_days")) and d.start and schedule[i - 1][0].start:
+            days = (d.start - schedule[i - 1][0].start).days
+            if days < gap:
+                p.append(f"on {d.start.isoformat()}, {days} day(s) after the previous dose (the label: at least {gap})")
         problems += [f"step {i + 1}: {x}" if i < len(step_up) else x for x in p]
         unknown += u
     if "max_count" in phase:
         problems += _count_problems(ctx, steps, int(phase["max_count"]))
+    if "max_cycle_days" in phase and all(d.days for d in steps):
+        # One cycle is this many days of dosing (Blincyto: a 28-day continuous infusion), whatever the steps.
+        total = sum(d.days or 0 for d in steps)
+        if total > phase["max_cycle_days"] + 1e-9:
+            problems.append(f"{total:g} days of dosing in one order exceeds one {phase['max_cycle_days']}-day cycle")
     ev = [Evidence(ctx.order_ref, f"{label}: " + "; ".join(_show(d) for d in steps))]
     if body:
         ev += body.evidence

@@ -11,7 +11,7 @@ from cdshooks.fhir.record import ref_of
 from cdshooks.policy.codes import CodeSet
 from cdshooks.policy.context import Context, missing, unavailable_note
 from cdshooks.policy.model import Criterion, Evidence, Quantity, Result, Status
-from cdshooks.policy.units import UnitError, compare, convert
+from cdshooks.policy.units import UnitError, compare, compare_reported, convert
 
 FINAL = {"final", "amended", "corrected"}
 
@@ -49,7 +49,8 @@ def lab(c: Criterion, ctx: Context) -> Result:
     label = c.params.get("label", "result")
     threshold: Quantity = c.params["threshold"]
     rows, stale = _in_window(ctx, _series(ctx, c.params["codes"]), c.params.get("lookback_days"))
-    attested = ctx.attested_value(c.id)
+    # A reported value counts only when answered inside this lab's own look-back window.
+    attested = ctx.attested_value(c.id, c.params.get("lookback_days"))
     if not rows and attested and (reported := _reported(attested[0], threshold.unit)) is not None:
         # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber (a DTR answer).
         ev = attested[1]
@@ -69,9 +70,12 @@ def lab(c: Criterion, ctx: Context) -> Result:
     except UnitError:
         return missing(f"the {label} unit '{qty.unit}' cannot be compared with {threshold.unit}",
                        [_ev(obs, label, qty, when)])
-    shown = "" if qty.unit == threshold.unit else f" (= {value:g} {threshold.unit})"
-    ok = compare(value, c.params.get("comparator", ">="), threshold.value)
-    return Result(Status.MET if ok else Status.NOT_MET, (_ev(obs, label, qty, when, shown),), value=value)
+    shown = "" if qty.unit == threshold.unit else f" (= {qty.comparator or ''}{value:g} {threshold.unit})"
+    ok = compare_reported(value, qty.comparator, c.params.get("comparator", ">="), threshold.value)
+    ev = (_ev(obs, label, qty, when, shown),)
+    if ok is None:
+        return missing(f"the {label} is reported only as {qty}: it cannot show {c.text}", ev)
+    return Result(Status.MET if ok else Status.NOT_MET, ev, value=None if qty.comparator else value)
 
 
 def _reported(answer: Any, unit: str) -> float | None:
@@ -88,19 +92,27 @@ def _reported(answer: Any, unit: str) -> float | None:
 
 def _abnormal_ratio(obs: dict, ratio: float, low: float, high: float) -> bool | None:
     """The lab's own interpretation or reference range wins over the default normal range."""
-    for interp in obs.get("interpretation") or []:
-        for coding in (interp or {}).get("coding") or []:
-            code = coding.get("code")
-            if code in ("H", "HH", "L", "LL", "A", "AA"):
-                return True
-            if code == "N":
-                return False
+    if flag := _flag(obs):
+        return flag != "normal"
     for rng in obs.get("referenceRange") or []:
         lo, hi = quantity_of((rng or {}).get("low")), quantity_of((rng or {}).get("high"))
         if lo and hi:
             low, high = lo.value, hi.value
             break
     return ratio < low or ratio > high
+
+
+FLAGS = {"H": "high", "HH": "high", "HU": "high", ">": "high", "L": "low", "LL": "low", "LU": "low", "<": "low",
+         "N": "normal", "A": "abnormal", "AA": "abnormal"}
+
+
+def _flag(obs: dict) -> str | None:
+    """The lab's interpretation flag (v3 ObservationInterpretation) as high / low / normal / abnormal."""
+    for interp in obs.get("interpretation") or []:
+        for coding in (interp or {}).get("coding") or [] if isinstance(interp, dict) else []:
+            if isinstance(coding, dict) and coding.get("code") in FLAGS:
+                return FLAGS[coding["code"]]
+    return None
 
 
 def _nearest(rows: list, when: date, days: int = 3) -> Any:
@@ -126,12 +138,22 @@ def flc(c: Criterion, ctx: Context) -> Result:
         return missing(f"no serum free light chain ratio within the last {days} days", ev)
     obs, when, qty = ratios[0]
     if qty is None:
-        return missing("the latest FLC ratio has no numeric value", [_ev(obs, "FLC ratio", qty, when)])
-    ratio_ev = _ev(obs, "κ/λ FLC ratio", qty, when)
-    abnormal = _abnormal_ratio(obs, qty.value, c.params.get("ratio_low", 0.26), c.params.get("ratio_high", 1.65))
-    if not abnormal:
-        return Result(Status.NOT_MET, (ratio_ev,), "the FLC ratio is normal")
-    high = qty.value > 1
+        # The lab's flag alone (interpretation H / L / N) still says whether the ratio is abnormal and which
+        # chain is involved.
+        flag = _flag(obs)
+        ratio_ev = Evidence(ref_of(obs), f"κ/λ FLC ratio flagged {flag or 'with no value'}", when.isoformat())
+        if flag not in ("high", "low", "normal"):
+            return missing("the latest FLC ratio has no numeric value", [ratio_ev])
+        if flag == "normal":
+            return Result(Status.NOT_MET, (ratio_ev,), "the FLC ratio is normal")
+        high = flag == "high"
+    else:
+        ratio_ev = _ev(obs, "κ/λ FLC ratio", qty, when)
+        abnormal = _abnormal_ratio(obs, qty.value, c.params.get("ratio_low", 0.26),
+                                   c.params.get("ratio_high", 1.65))
+        if not abnormal:
+            return Result(Status.NOT_MET, (ratio_ev,), "the FLC ratio is normal")
+        high = qty.value > 1
     involved_codes = c.params["kappa"] if high else c.params["lambda"]
     label = "involved κ FLC" if high else "involved λ FLC"
     row = _nearest(_series(ctx, involved_codes), when)
@@ -142,7 +164,9 @@ def flc(c: Criterion, ctx: Context) -> Result:
         value = convert(fqty.value, fqty.unit, threshold.unit)
     except UnitError:
         return missing(f"the FLC unit '{fqty.unit}' cannot be compared with {threshold.unit}", [ratio_ev])
-    shown = "" if fqty.unit == threshold.unit else f" (= {value:g} {threshold.unit})"
+    shown = "" if fqty.unit == threshold.unit else f" (= {fqty.comparator or ''}{value:g} {threshold.unit})"
     ev = (ratio_ev, _ev(fobs, label, fqty, fwhen, shown))
-    ok = compare(value, c.params.get("comparator", ">="), threshold.value)
+    ok = compare_reported(value, fqty.comparator, c.params.get("comparator", ">="), threshold.value)
+    if ok is None:
+        return missing(f"the {label} is reported only as {fqty}", ev)
     return Result(Status.MET if ok else Status.NOT_MET, ev)

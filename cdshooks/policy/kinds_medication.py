@@ -22,8 +22,14 @@ HISTORY_TYPES = ("MedicationAdministration", "MedicationStatement")
 STALE_DAYS = 90
 # Drugs started within this many days of a line's first drug belong to the same regimen (induction combination).
 REGIMEN_GRACE_DAYS = 30
-# Drugs started within this many days of a stem cell transplant are its conditioning (one line with it).
-TRANSPLANT_DAYS = 30
+# Drugs started within this many days before a stem cell transplant are its mobilisation or conditioning, and
+# drugs started up to POST_TRANSPLANT_DAYS after it its consolidation or maintenance: one line with it (IMWG),
+# unless a progression or a stop for failure or toxicity is recorded in between.
+TRANSPLANT_DAYS = 60
+POST_TRANSPLANT_DAYS = 180
+# Drugs dosed months apart (anti-CD20 every 6 months, cladribine courses) stay current this long after their
+# dosing interval.
+INTERVAL_GRACE_DAYS = 30
 ORDER_MAY_HAVE_BEEN_GIVEN = {"active", "on-hold", "completed", "stopped", "unknown"}
 
 
@@ -93,6 +99,8 @@ def no_prior(c: Criterion, ctx: Context) -> Result:
         return missing("an earlier order exists but no dose is recorded: confirm whether it was given",
                        [_exp_ev(e, label, "ordered") for e, label in ordered[:3]])
     n = len(ctx.record.exposures)
+    if not n:  # an empty medication history is no evidence that the drug was never given
+        return missing("the record holds no medication or procedure history: confirm none was given")
     return Result(Status.MET, (Evidence("MedicationAdministration", f"none of {n} history entries matches"),))
 
 
@@ -105,9 +113,16 @@ def _is_stale(exp: Exposure, label: str, last_given: dict[str, date], since: dat
     return last_given.get(label, date.min) < since
 
 
-def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -> tuple[list[Evidence], list[Evidence]]:
+def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS, *,
+                   long_interval: tuple[tuple[CodeSet, int], ...] = (),
+                   progressions: tuple[date, ...] = ()) -> tuple[list[Evidence], list[Evidence]]:
     """(current, stale): other orders of this call and current therapy in the record whose drug is in codes,
-    other than the ordered drug and other than local (intrathecal) use."""
+    other than the ordered drug and other than local (intrathecal) use.
+
+    `long_interval`: (drugs, dosing interval in days) for drugs given months apart: a dose within the interval
+    (+ 30 days) is current therapy, and their orders go stale only after that long. `progressions`: dates of
+    recorded progression; an order or statement the disease progressed on since its last dose is a question
+    ("confirm it was stopped"), never current therapy."""
     current, stale = [], []
 
     def others() -> list[tuple[str, str]]:  # once per call and drug, not once per order of the call
@@ -122,21 +137,55 @@ def current_others(ctx: Context, codes: CodeSet, stale_days: int = STALE_DAYS) -
         if when := given.end or given.start:
             last_given[label] = max(last_given.get(label, date.min), when)
     since = ctx.anchor - timedelta(days=stale_days)
+    seen: set[str] = set()
     for exp, label in ctx.matching(codes):
         if not exp.current or exp.local_route or (exp.end and exp.end < ctx.anchor):
             continue
         if ctx.drug.match_keys(exp.keys, exp.text):
             continue
-        if _is_stale(exp, label, last_given, since):
-            stale.append(_exp_ev(exp, label, f"order still active but no dose in {stale_days} days:"))
+        interval = _interval_of(exp, long_interval)
+        window = max(stale_days, interval + INTERVAL_GRACE_DAYS) if interval else stale_days
+        last = last_given.get(label) or exp.start
+        progressed = [d for d in progressions if last and last < d <= ctx.anchor]
+        if progressed:
+            stale.append(_exp_ev(exp, label, f"progression recorded on {max(progressed).isoformat()} after it, "
+                                             "confirm it was stopped:"))
+        elif _is_stale(exp, label, last_given, ctx.anchor - timedelta(days=window) if interval else since):
+            stale.append(_exp_ev(exp, label, f"order still active but no dose in {window} days:"))
         else:
             current.append(_exp_ev(exp, label, "current therapy:"))
+        seen.add(label)
+    for given, label in ctx.received(codes):
+        interval = _interval_of(given, long_interval)
+        when = given.end or given.start
+        if not interval or label in seen or not when or ctx.drug.match_keys(given.keys, given.text):
+            continue
+        if (ctx.anchor - when).days <= interval + INTERVAL_GRACE_DAYS and \
+                not any(when < d <= ctx.anchor for d in progressions):
+            current.append(_exp_ev(given, label, f"dosed every {interval} days, last dose still current:"))
+            seen.add(label)
     return current, stale
+
+
+def _interval_of(exp: Exposure, long_interval: tuple[tuple[CodeSet, int], ...]) -> int | None:
+    return next((days for codes, days in long_interval if codes.match_keys(exp.keys, exp.text)), None)
+
+
+def progression_dates(ctx: Context, params: dict) -> tuple[date, ...]:
+    """Dates of a recorded progression ('worsened' disease status), when the criterion names the codes."""
+    worsened: CodeSet = params.get("worsened", EMPTY)
+    if not (worsened.codes or worsened.prefixes):
+        return ()
+    return tuple(when for obs, when in status_series(ctx, params.get("status_codes", EMPTY))
+                 if worsened.match([obs.get("valueCodeableConcept")], use_text=False))
 
 
 def concurrent(c: Criterion, ctx: Context) -> Result:
     """No other drug of the class is ordered or current (monotherapy / not with other DMTs or CAR-T)."""
-    current, stale = current_others(ctx, c.params["codes"], int(c.params.get("stale_days", STALE_DAYS)))
+    long_interval = tuple(zip(c.params.get("long_interval", ()), c.params.get("long_interval_days", ()),
+                              strict=True))
+    current, stale = current_others(ctx, c.params["codes"], int(c.params.get("stale_days", STALE_DAYS)),
+                                    long_interval=long_interval, progressions=progression_dates(ctx, c.params))
     if current:
         return Result(Status.NOT_MET, tuple(current))
     if stale:
@@ -201,7 +250,8 @@ def regimen_lines(exposures: list[tuple[Exposure, str]], transplants: list[date]
             pass
         elif (start - cur.start).days <= REGIMEN_GRACE_DAYS and not changed:
             pass
-        elif any(abs((start - t).days) <= TRANSPLANT_DAYS for t in transplants) and not changed:
+        elif any(-TRANSPLANT_DAYS <= (start - t).days <= POST_TRANSPLANT_DAYS and cur.start <= t + timedelta(
+                days=TRANSPLANT_DAYS) for t in transplants) and not changed:
             pass
         elif changed or cur.end < start:
             lines.append(Line(start, end, [drug], [exp.ref]))
@@ -217,9 +267,7 @@ def regimen_lines(exposures: list[tuple[Exposure, str]], transplants: list[date]
 
 def _change_dates(c: Criterion, ctx: Context, got: list[tuple[Exposure, str]]) -> list[date]:
     """Dates of recorded progression, and of stops for no response or toxicity: where a new line may start."""
-    worsened: CodeSet = c.params.get("worsened", EMPTY)
-    out = [when for obs, when in status_series(ctx, c.params.get("status_codes", EMPTY))
-           if worsened.match([obs.get("valueCodeableConcept")], use_text=False)]
+    out = list(progression_dates(ctx, c.params))
     reasons: CodeSet = c.params.get("change_reasons", EMPTY)
     for exp, _ in got:
         if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and (exp.end or exp.start):
@@ -307,8 +355,12 @@ def receiving(c: Criterion, ctx: Context) -> Result:
     if not got:
         note = unavailable_note(ctx.record, *HISTORY_TYPES)
         return missing(note or "no prior doses of this drug in the record")
-    first, _, exp = got[0]
     last = max(end for _, end, _ in got)
+    if ended := _course_ended(c, ctx, last):
+        # Re-treatment after a course that ended (remission, a transplant, a long gap) is a new initial request.
+        return Result(Status.NOT_MET, (Evidence(got[-1][2].ref, f"last dose {last.isoformat()}: {ended}",
+                                                last.isoformat()),), "an earlier course ended: this is a new course")
+    first, _, exp = got[0]
     days = (ctx.anchor - first).days
     ev = (Evidence(exp.ref, f"first dose {first.isoformat()} ({days} days before the order), last dose "
                    f"{last.isoformat()}", first.isoformat()),)
@@ -318,6 +370,21 @@ def receiving(c: Criterion, ctx: Context) -> Result:
     if within is not None and (ctx.anchor - last).days > int(within):
         return missing(f"no dose in the last {within} days: document that therapy is current", ev)
     return Result(Status.MET, ev)
+
+
+def _course_ended(c: Criterion, ctx: Context, last: date) -> str | None:
+    """Why the course of the last dose is over, if the record shows it: no dose for `new_course_after_days`, or
+    a stem cell transplant since the last dose."""
+    gap = c.params.get("new_course_after_days")
+    if gap is not None and (ctx.anchor - last).days > int(gap):
+        return f"no dose for {(ctx.anchor - last).days} days (over {gap}): that course ended"
+    transplant: CodeSet = c.params.get("transplant", EMPTY)
+    for res in ctx.record.of("Procedure"):
+        if res.get("status") == "completed" and transplant.match([res.get("code")], use_text=False):
+            when, _ = effective(res, "performed")
+            if when and last < when <= ctx.anchor:
+                return f"stem cell transplant on {when.isoformat()} after it: that course ended"
+    return None
 
 
 def cycles(c: Criterion, ctx: Context) -> Result:

@@ -290,6 +290,7 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         revision=data["revision"],
         file=str(path),
         notices=tuple(data.get("notices", [])),
+        review=data.get("review"),
         criteria_by_id=dict(comp.by_id),
     )
 

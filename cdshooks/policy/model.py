@@ -161,6 +161,8 @@ class Policy:
     # Date of the policy revision mapped: the version of its DTR Questionnaire.
     revision: str = ""
     notices: tuple[str, ...] = ()
+    # Where the payer reviews a request under this policy, said in the submission step (e.g. PDAC review).
+    review: str | None = None
     # The policy's items as its text numbers them, and text ids the text numbers differently ({text: outline}).
     outline: tuple[str, ...] = ()
     text_numbering: Mapping[str, str] = field(default_factory=dict)

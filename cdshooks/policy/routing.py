@@ -107,7 +107,7 @@ def _indication_shown(policy: Policy, order: Mapping[str, Any], record: PatientR
 
 def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[list[str], list[str]]:
     names, identifiers = [], []
-    for payor in coverage.get("payor") or []:
+    for payor in as_list(coverage.get("payor")):
         if not isinstance(payor, dict):
             continue
         if isinstance(payor.get("display"), str):
@@ -121,6 +121,11 @@ def _payor_names(coverage: Mapping[str, Any], record: PatientRecord) -> tuple[li
                 names.append(org["name"])
             names += [a for a in org.get("alias") or [] if isinstance(a, str)]
             identifiers += [i["value"] for i in org.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
+    if not names:
+        # A payor given only by an identifier the mappings do not list: the plan and group names on
+        # Coverage.class name the health plan (e.g. "Sunshine Health Florida Medicaid").
+        names = [c["name"] for c in as_list(coverage.get("class"))
+                 if isinstance(c, dict) and isinstance(c.get("name"), str)]
     return names, identifiers
 
 

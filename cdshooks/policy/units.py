@@ -63,3 +63,27 @@ def compare(value: float, comparator: str, threshold: float) -> bool:
         "<": value < threshold,
         "==": value == threshold,
     }[comparator]
+
+
+def compare_reported(value: float, reported_as: str | None, comparator: str, threshold: float) -> bool | None:
+    """`comparator threshold` for a result reported with its own comparator (FHIR valueQuantity.comparator):
+    "<0.5" is some value below 0.5. True when every value it can be meets the criterion, False when none does,
+    None when the report cannot decide (e.g. "<0.5" against "≥ 0.2")."""
+    if reported_as not in ("<", "<=", ">", ">="):
+        return compare(value, comparator, threshold)
+    below = reported_as in ("<", "<=")
+    closed = reported_as in ("<=", ">=")  # the bound itself is a possible value
+    at_bound = compare(value, comparator, threshold)
+    if comparator == "==":
+        return None
+    wants_above = comparator in (">", ">=")
+    if below == wants_above:
+        # The possible values run away from the satisfied side: decided by the bound alone, and only if it
+        # fails there (an open bound that sits exactly on the threshold fails too).
+        if not at_bound or (not closed and value == threshold):
+            return False
+        return None
+    # The possible values run into the satisfied side: every one meets it when the bound (or just past it) does.
+    if at_bound or (not closed and value == threshold):
+        return True
+    return None

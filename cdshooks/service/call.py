@@ -68,6 +68,8 @@ class HookService:
             for order in candidates:
                 _check_order(order)
         record = self.builder.build(req, specs_for(hook, self.specs), orders, deadline)
+        if record.unreadable_responses:  # a shape, never the content
+            logs.event("unreadable QuestionnaireResponse ignored", logging.WARNING, count=record.unreadable_responses)
         return self._answer(hook, req, record, candidates, base_url)
 
     def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict],
@@ -79,7 +81,8 @@ class HookService:
             anchor = parse_date(scope.order.get("authoredOn")) or today
             keys = dtr.answer_keys(scope.policy, self.settings.attestation_questionnaire)
             ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug, keys,
-                          scope.coverage.line_of_business, signing_user=req.context.get("userId"))
+                          scope.coverage.line_of_business, signing_user=req.context.get("userId"), today=today,
+                          answer_window_days=self.settings.answer_window_days, fhir_server=req.fhir_server)
             ev = evaluate(scope.policy, ctx)
             # The DTR form is offered with the coverage-information, so only where a system action carries it.
             form = dtr.canonical(base_url, scope.policy) if hook.primary and base_url and not ev.not_covered else None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from cdshooks.policy.model import Evaluation, Outcome, Status
+from cdshooks.policy.model import CriterionResult, Evaluation, Outcome, Status
 from cdshooks.policy.routing import InScope
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -47,54 +48,102 @@ def summary(ev: Evaluation) -> str:
     return clip(text, SUMMARY_MAX)
 
 
+def _deciding_leaves(r: CriterionResult, met_above: bool = False) -> list[tuple[CriterionResult, bool]]:
+    """Every leaf with whether an ancestor is already met (then an open alternative beside it decides nothing)."""
+    if not r.children:
+        return [(r, met_above)]
+    above = met_above or (r.status is Status.MET and r.criterion.kind in ("any", "at_least"))
+    return [x for child in r.children for x in _deciding_leaves(child, above)]
+
+
 def _met_line(ev: Evaluation) -> str:
-    leaves = [r for r in ev.root.walk()[1:] if not r.children and r.criterion.kind != "same_as"]
-    # A policy item counts as met only when none of its criteria failed or is still open.
-    open_items = {r.criterion.source for r in leaves if r.status is not Status.MET}
-    met = sorted({r.criterion.source for r in leaves if r.status is Status.MET and r.criterion.source} - open_items,
-                 key=lambda s: [p.zfill(4) for p in s.replace("-", ".").split(".")])
+    """The policy items the record meets. An item is met when a criterion citing it is met and none citing it
+    failed or is still open where it could still decide; exclusions (the not-covered list) are never listed."""
+    exclusions = {x.criterion.id for r in ev.root.children if r.criterion in ev.policy.not_authorized
+                  for x in r.walk()}
+    leaves = [(r, settled) for r, settled in _deciding_leaves(ev.root)
+              if r.criterion.kind != "same_as" and r.criterion.id not in exclusions and not r.criterion.not_covered]
+    open_items = {r.criterion.source for r, settled in leaves if r.status is not Status.MET and not settled}
+    met = sorted({r.criterion.source for r, _ in leaves if r.status is Status.MET and r.criterion.source}
+                 - open_items, key=lambda s: [p.zfill(4) for p in s.replace("-", ".").split(".")])
     return f"**Met:** {', '.join(met)}" if met else ""
 
 
-def _steps(ev: Evaluation, payer: str, form: str | None) -> list[str]:
+# What the record already shows about an item to document: the first wording dropped to fit the detail.
+RECORD_SHOWS = re.compile(r" \(the record shows: [^()]*(?:\([^()]*\)[^()]*)*\)")
+# Requests that already start with what to do read as written; others get "Document" in front.
+VERBS = ("Document", "Submit", "Record", "Confirm", "Attest", "Code", "Order", "Report", "State", "Set", "Provide")
+
+
+def _step_text(item: str, compact: bool = False) -> str:
+    """One missing-documentation item as a step, whole (never clipped): "Document I.A.7: …", or "I.A.2: Document
+    that …" when the request says what to do itself. `compact` drops what the record already shows."""
+    if compact:
+        item = RECORD_SHOWS.sub("", item)
+    head, sep, rest = item.partition(": ")
+    if sep and " " not in head and rest.startswith(VERBS):
+        return item
+    if item.startswith("one of: "):
+        return "Document one of: " + item.removeprefix("one of: ")
+    return f"Document {item}"
+
+
+def _steps(ev: Evaluation, payer: str, form: str | None, compact: bool = False) -> list[str]:
     steps = []
     if ev.not_covered:
         steps.append(f"Do not submit under {ev.policy.id}: the policy lists this use as not covered.")
     for referral in ev.referrals:
-        steps.append(clip(referral, 300))
+        steps.append(referral)
     if ev.outcome is Outcome.DOCUMENTATION_NEEDED:
-        steps += [f"Document {clip(d, 300)}" for d in ev.missing_documentation]
+        steps += [_step_text(d, compact) for d in ev.missing_documentation]
         if form:
             steps.append(f"Or complete the {ev.policy.id} questionnaire in your EHR's documentation (DTR) app: it "
                          "asks only what the record does not show, and the answers count at the next signing.")
-        steps.append(f"Then submit the PA request to {payer} with the documentation.")
+        steps.append(_submit(ev, f"Then submit the PA request to {payer} with the documentation."))
     elif ev.outcome is Outcome.LIKELY_DENIED and not ev.not_covered and not ev.referrals:
         steps.append("Review the reasons below: as the record stands the request does not meet the policy.")
     elif ev.outcome is Outcome.LIKELY_APPROVED:
-        steps.append(f"Submit the PA request to {payer}; the record supports every criterion.")
+        steps.append(_submit(ev, f"Submit the PA request to {payer}; the record supports every criterion."))
     return steps
+
+
+def _submit(ev: Evaluation, text: str) -> str:
+    """The submission step, with where the payer reviews it when the policy names a review (Abecma: PDAC)."""
+    return f"{text} {ev.policy.review}" if ev.policy.review else text
 
 
 def detail(ev: Evaluation, scope: InScope, form: str | None = None) -> str:
     """Numbered next steps, the decisive reasons, one line of what is met, notices; ≤ 2,000 characters.
-    The whole checklist stays in the evaluation extension (and `pa-advisor explain`)."""
+    The whole checklist stays in the evaluation extension (and `pa-advisor explain`). Over the limit, the wording
+    gets shorter (what the record shows, the met line, the notices go first); steps are never cut."""
+    text = ""
+    for compact in range(4):
+        text = _detail(ev, scope, form, compact)
+        if len(text) <= DETAIL_MAX:
+            return text
+    return _fit(text)
+
+
+def _detail(ev: Evaluation, scope: InScope, form: str | None, compact: int) -> str:
     payer = clip(scope.coverage.payer_name, 80)
-    blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(_steps(ev, payer, form), 1))]
+    steps = _steps(ev, payer, form, compact > 0)
+    blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))]
     if ev.denial_reasons:
         blocks += ["**Why**", "\n".join(f"- {clip(d, 300)}" for d in ev.denial_reasons)]
-    if ev.ambiguities:
+    if ev.ambiguities and compact < 3:
         blocks += ["**Policy text is ambiguous here (reviewer judgment)**",
                    "\n".join(f"- {clip(a, 300)}" for a in ev.ambiguities)]
-    tail = [line for line in [_met_line(ev)] if line]
-    tail += [f"_{clip(n, 240)}_" for n in ev.policy.notices]
+    tail = [line for line in [_met_line(ev)] if line and compact < 2]
+    tail += [f"_{clip(n, 240)}_" for n in ev.policy.notices if compact < 3]
     if scope.drug_match.by_text:
         tail.append("_The ordered drug was recognised by name only; check the order's coding._")
     # CRD dev-24: a card about some of the orders names them in human terms (the reference is in the extension).
-    tail.append(f"Order: {clip(scope.drug_match.display, 80)}, signed {ev.anchor}. "
-                f"Approval if granted: {ev.approval_duration}. {ev.pathway.value.title()} criteria of "
-                f"{ev.policy.source_document}.")
+    # A use the policy does not cover has no approval to speak of.
+    approval = "" if ev.not_covered else f"Approval if granted: {ev.approval_duration}. "
+    tail.append(f"Order: {clip(scope.drug_match.display, 80)}, signed {ev.anchor}. {approval}"
+                f"{ev.pathway.value.title()} criteria of {ev.policy.source_document}.")
     blocks += tail
-    return _fit("\n\n".join(blocks))
+    return "\n\n".join(blocks)
 
 
 def _fit(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -12,6 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cdshooks import logs
+from cdshooks.dtr.package import DEV_ISSUER
 from cdshooks.errors import DataUnavailable, RequestError, UnknownService
 from cdshooks.security.tokens import AuthError, Verifier, fhir_server_allowed
 from cdshooks.service.call import HookService
@@ -46,7 +48,7 @@ def call_service(service_id: str) -> Response:
         raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
     service: HookService = current_app.extensions["pa_service"]
     store: Store = current_app.extensions["pa_store"]
-    hook_instance, status, result = "", 200, None
+    hook_instance, status, result, body = "", 200, None, None
     try:
         body = json_body()
         hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
@@ -70,14 +72,28 @@ def call_service(service_id: str) -> Response:
                    latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
         try:
             claims = g.get("jwt") or {}
-            # With the audit row, what each coverage assertion decided, for its pre-filled DTR form.
-            contexts = [(c.id, c.policy_id, c.patient_id, c.as_json()) for c in (result.contexts if result else [])]
+            # With the audit row, what each coverage assertion decided, for its pre-filled DTR form, bound to
+            # the caller: only the same issuer (or the holder of the EHR token of this call) may read it.
+            bound = binding(claims.get("iss"), body)
+            contexts = [(c.id, c.policy_id, c.patient_id, {**c.as_json(), "binding": bound})
+                        for c in (result.contexts if result else [])]
             store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
                              orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency,
                              iss=claims.get("iss"), jti=claims.get("jti"), contexts=contexts,
                              context_ttl=current_app.extensions["pa_settings"].dtr_context_hours * 3600)
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
+
+
+def binding(iss: str | None, body: Any) -> dict[str, Any]:
+    """Who created a DTR context: the JWT issuer ("dev" without verification), a SHA-256 of the EHR's FHIR access
+    token of the call (never the token) and its FHIR server."""
+    token = ""
+    if isinstance(body, dict) and isinstance(body.get("fhirAuthorization"), dict):
+        token = str(body["fhirAuthorization"].get("access_token") or "")
+    server = body.get("fhirServer") if isinstance(body, dict) and isinstance(body.get("fhirServer"), str) else None
+    return {"iss": iss or DEV_ISSUER, "token_sha256": hashlib.sha256(token.encode()).hexdigest() if token else None,
+            "fhir_server": server}
 
 
 def _fhir_server_check() -> Callable[[str], bool] | None:
@@ -139,8 +155,18 @@ def _authenticate() -> Response | None:
     if verifier is None or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
         return None
     if request.blueprint == "fhir":
-        # DTR apps send the EHR's token, not ours: the forms are public policy, and a pre-filled one is
-        # unlocked only by its random coverage-assertion-id.
+        # DTR apps send the EHR's token, not ours: the forms are public policy and served to anyone. A pre-filled
+        # one needs an authenticated caller (dtr_routes.caller): a verified EHR JWT is noted here, an opaque
+        # bearer is matched there against the EHR token the context was created with.
+        auth = request.headers.get("Authorization", "")
+        scheme, _, token = auth.partition(" ")
+        settings = current_app.extensions["pa_settings"]
+        audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
+        if scheme.lower() == "bearer" and token.count(".") == 2:
+            try:
+                g.jwt = verifier.verify(token.strip(), audience)
+            except AuthError as exc:
+                logs.event("DTR caller's JWT refused", logging.INFO, path=request.path, reason=exc.reason)
         return None
     settings = current_app.extensions["pa_settings"]
     if request.endpoint == "cds.discovery" and settings.open_discovery:

@@ -1,16 +1,18 @@
 """The service's own small FHIR server for DTR: metadata, Questionnaire and Library reads, `$questionnaire-package`.
 
 Open to DTR apps, which send the EHR's token rather than ours (see api._authenticate): the forms are public
-policy; a pre-filled one needs the random coverage-assertion-id of a kept assertion.
+policy. A pre-filled one needs the random coverage-assertion-id of a kept assertion, the caller it was made for
+(the same EHR issuer, or the EHR token of the ordering call) and the assertion's patient (coverage or order).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from cdshooks import __version__, logs
 from cdshooks.dtr import package as pkg
@@ -96,15 +98,31 @@ def search_questionnaire() -> Response:
 def questionnaire_package() -> Response:
     req = pkg.parse(json_body())
     store: Store = current_app.extensions["pa_store"]
+    who, read = caller(), pkg.Read()
     try:
-        result = pkg.package(_library(), base_url(), req, lambda cid: _context(store, cid))
+        result = pkg.package(_library(), base_url(), req, lambda cid: _context(store, cid), who, read)
+        if read.policy_id:  # every read of a kept assertion is audited, refused ones too
+            store.save_audit(hook_instance="-", service_id="dtr.questionnaire-package", status=200,
+                             orders=[read.order_ref or ""], outcomes=[{"policy": read.policy_id,
+                                                                       "outcome": read.outcome}],
+                             latency_ms=0.0, iss=who.iss)
     except StoreError as exc:
         logs.event("DTR context read failed", logging.ERROR, reason=str(exc))
         raise HttpError(503, "the documentation context cannot be read now; please retry") from exc
     bundles = [p["resource"] for p in result["parameter"] if p["name"] == "PackageBundle"]
-    prefilled = any(e["resource"]["resourceType"] == "QuestionnaireResponse" for b in bundles for e in b["entry"])
-    logs.event(f"questionnaire package ({'pre-filled' if prefilled else 'blank'})", count=len(bundles))
+    logs.event(f"questionnaire package ({read.outcome})", count=len(bundles))
     return _fhir(result)
+
+
+def caller() -> pkg.Caller:
+    """Who is asking: in dev mode anyone (no verification), else the issuer of a verified EHR JWT and a hash of
+    the bearer token sent (a DTR app sends the EHR's own token)."""
+    if current_app.extensions["pa_verifier"] is None:
+        return pkg.Caller(iss=pkg.DEV_ISSUER)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    claims = g.get("jwt") or {}
+    return pkg.Caller(iss=claims.get("iss"), token_sha256=hashlib.sha256(token.encode()).hexdigest() if token else None)
 
 
 def _context(store: Store, assertion_id: str) -> DtrContext | None:

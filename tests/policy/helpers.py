@@ -92,7 +92,8 @@ def attestation(**answers: Any) -> dict:
 
     items = [{"linkId": k.replace("_", "-"), "answer": [answer(v)]} for k, v in answers.items()]
     return {"resourceType": "QuestionnaireResponse", "id": "qr1", "status": "completed", "questionnaire": ATTEST,
-            "subject": {"reference": "Patient/p1"}, "authored": "2026-11-19", "item": items}
+            "subject": {"reference": "Patient/p1"}, "authored": "2026-11-19",
+            "author": {"reference": "Practitioner/dr"}, "item": items}
 
 
 def q(value: float, unit: str) -> Quantity:

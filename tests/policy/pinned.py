@@ -81,7 +81,8 @@ PINS: tuple[Pin, ...] = (
 
 # Approval durations as the current revision states them, per line of business.
 DURATIONS: tuple[tuple[str, str, str | None, str], ...] = (
-    (ELX, "initial", None, "12 months"),  # 12.22.25 revision: "initial approval duration changed from 6 to 12 months"
+    # The 12.22.25 revision changes it from 6 to 12 months but awaits LDH approval: 6 until then (owner).
+    (ELX, "initial", None, "6 months (12 months once the 12.22.25 revision is approved)"),
     (ELX, "continued", None, "12 months"),
     (IDE, "initial", None,
      "3 months (1 dose only; up to 4 doses of tocilizumab at up to 800 mg per dose if requested)"),

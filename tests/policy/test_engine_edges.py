@@ -120,7 +120,7 @@ def _lines(*items: tuple[str, str, str], transplants: tuple[date, ...] = (), cha
     return len(lines), unsure
 
 
-BORT, LEN, DARA = "358258", "342369", "1721947"
+BORT, LEN, DARA, CYCLO = "358258", "342369", "1721947", "3002"
 
 
 def test_a_drug_added_within_30_days_of_a_line_start_belongs_to_it():
@@ -129,11 +129,27 @@ def test_a_drug_added_within_30_days_of_a_line_start_belongs_to_it():
     assert _lines((BORT, "2022-01-01", "2022-12-31"), (LEN, "2022-02-01", "2022-12-31")) == (1, 1)
 
 
-def test_a_drug_started_within_30_days_of_a_transplant_is_the_same_line():
+def test_maintenance_started_up_to_180_days_after_a_transplant_is_the_same_line():
     induction = (BORT, "2022-01-01", "2022-03-01")
     transplant = (date(2022, 3, 15),)
-    assert _lines(induction, (LEN, "2022-04-14", "2023-04-14"), transplants=transplant) == (1, 0)
-    assert _lines(induction, (LEN, "2022-04-15", "2023-04-15"), transplants=transplant) == (2, 0)
+    # 2022-03-15 + 180 days = 2022-09-11 (IMWG: consolidation and maintenance belong to the transplant's line)
+    assert _lines(induction, (LEN, "2022-09-11", "2023-09-11"), transplants=transplant) == (1, 0)
+    assert _lines(induction, (LEN, "2022-09-12", "2023-09-12"), transplants=transplant) == (2, 0)
+
+
+def test_mobilisation_started_up_to_60_days_before_a_transplant_is_the_same_line():
+    induction = (BORT, "2022-01-01", "2022-02-01")
+    transplant = (date(2022, 6, 1),)
+    # 2022-06-01 - 60 days = 2022-04-02; the induction ended in February, so only the transplant joins them
+    assert _lines(induction, (CYCLO, "2022-04-02", "2022-04-03"), transplants=transplant) == (1, 0)
+    assert _lines(induction, (CYCLO, "2022-04-01", "2022-04-02"), transplants=transplant) == (2, 0)
+
+
+def test_a_progression_between_transplant_and_maintenance_starts_a_new_line():
+    induction = (BORT, "2022-01-01", "2022-03-01")
+    transplant = (date(2022, 3, 15),)
+    assert _lines(induction, (LEN, "2022-06-01", "2023-06-01"), transplants=transplant,
+                  changes=(date(2022, 5, 20),)) == (2, 0)
 
 
 def test_progression_starts_a_new_line_when_it_falls_after_the_line_start_up_to_the_new_drug():

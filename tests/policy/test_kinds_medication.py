@@ -39,7 +39,10 @@ def test_med_class_intolerance_counts_only_when_the_policy_says_so():
 
 def test_no_prior_statuses():
     c = crit("no_prior", codes=BCMA, history_codes=codeset(("icd", "Z92.850")))
-    assert k.no_prior(c, context()).status is Status.MET
+    other = given(cc("rx", "358258"), "2024-01-01")  # bortezomib: a history that holds no anti-BCMA agent
+    assert k.no_prior(c, context(other)).status is Status.MET
+    # an empty history is no proof that nothing was given (issue #23: an empty search is never "none")
+    assert k.no_prior(c, context()).status is Status.MISSING
     assert k.no_prior(c, context(given(cc("rx", "2619426"), "2025-01-01"))).status is Status.NOT_MET
     from .helpers import condition
 

@@ -47,8 +47,9 @@ def evaluate_fixture(s: dict):
                                           retrieved=read | {r["resourceType"] for r in resources})
     out = []
     for scope in orders_in_scope(LIBRARY, record, s["draftOrders"][:1], ANCHOR):
+        # The call happens today, after the fixtures' order date (a death recorded since then counts).
         ctx = Context(record, scope.order, ANCHOR, scope.policy.ordered_drug, (ATTEST,),
-                      scope.coverage.line_of_business)
+                      scope.coverage.line_of_business, today=max(date.today(), ANCHOR))
         out.append((scope.policy, ctx, engine.evaluate(scope.policy, ctx)))
     return out
 

@@ -55,10 +55,24 @@ def test_blincyto_a_13_day_break_continues_a_cycle_and_14_days_start_the_next(cr
     assert run_criterion(POLICIES["MP-RX-FP-14-23"], criterion, doses) is status
 
 
+def _ball(onset: str) -> dict:
+    return {"resourceType": "Condition", "id": "ball", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.00"}]},
+            "clinicalStatus": {"coding": [{"code": "active"}]}, "onsetDateTime": onset}
+
+
 @pytest.mark.parametrize("birth, status", [(day(-364), Status.MET), (day(-365), Status.NOT_MET)])
-def test_interfant_is_for_infants_under_one_year(birth, status):
-    # 2025-11-20 is exactly one year before the order date (no leap day in between)
-    assert run_criterion(POLICIES["MP-RX-FP-14-23"], "interfant-infant", [], birth=birth) is status
+def test_interfant_is_for_infants_under_one_year_at_diagnosis(birth, status):
+    # diagnosed on the order date; 2025-11-20 is exactly one year before it (no leap day in between)
+    assert run_criterion(POLICIES["MP-RX-FP-14-23"], "interfant-infant", [_ball(day(0))], birth=birth) is status
+
+
+def test_infant_all_is_the_age_at_diagnosis_not_at_the_order():
+    # diagnosed at 11 months, ordered at 13 months: still infant ALL (owner's answer, README decision 10)
+    assert run_criterion(POLICIES["MP-RX-FP-14-23"], "interfant-infant", [_ball(day(-60))],
+                         birth=day(-395)) is Status.MET
+    # no diagnosis date: open (asked, or attested), never guessed from today's age
+    assert run_criterion(POLICIES["MP-RX-FP-14-23"], "interfant-infant", [], birth=day(-100)) is Status.MISSING
 
 
 def _role(system: str, code: str) -> list[dict]:

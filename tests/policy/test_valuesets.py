@@ -81,6 +81,13 @@ def test_every_anti_bcma_agent_given_before_denies_abecma(system, code):
     assert run("CP.PHAR.481", "no-prior-bcma", [administered(system, code)]) is Status.NOT_MET
 
 
+@pytest.mark.parametrize("name", ["Lynozyfic (linvoseltamab-gcpt)", "linvoseltamab", "Blenrep", "Carvykti",
+                                  "cilta-cel", "Tecvayli", "Elrexfio", "Abecma"])
+def test_every_anti_bcma_product_named_only_in_text_denies_abecma(name):
+    dose = {**administered("urn:local", "x"), "medicationCodeableConcept": {"text": name}}
+    assert run("CP.PHAR.481", "no-prior-bcma", [dose]) is Status.NOT_MET
+
+
 @pytest.mark.parametrize("system, code", members("DRUG-CART"), ids=lambda v: str(v)[-12:])
 def test_every_car_t_product_or_infusion_given_before_denies_abecma(system, code):
     assert run("CP.PHAR.481", "no-prior-cart", [administered(system, code)]) is Status.NOT_MET
@@ -147,6 +154,7 @@ DIAGNOSIS_MEMBERS = [  # (value set, policy, criterion, the status a member of t
     ("VS-MS-RR-SP", "CP.PHAR.243", "dx-ms", Status.MET),
     ("VS-MS-PP", "CP.PHAR.243", "dx-ms", Status.NOT_MET),
     ("VS-MS-UNSPECIFIED", "CP.PHAR.243", "dx-ms", Status.MISSING),
+    ("VS-MS-SP-NONACTIVE", "CP.PHAR.243", "dx-ms", Status.MISSING),  # asked: the label says active SPMS
 ]
 
 

@@ -47,6 +47,7 @@ def _row(s: dict[str, Any], anchor: date) -> dict[str, Any]:
     return {
         "key": s["key"],
         "patientId": s["patientId"],
+        "userId": s["userId"],
         "name": _name(patient),
         "age": age,
         "payer": ", ".join(p.get("display", "") for p in coverage.get("payor", []) if isinstance(p, dict)),

@@ -352,6 +352,9 @@ async function submitForm(q, canonical, context) {
   const qr = { resourceType: "QuestionnaireResponse", status: "completed", questionnaire: canonical,
                subject: { reference: `Patient/${subject}` }, authored: new Date().toISOString(),
                item: await responseItems(q.item) };
+  // Only a practitioner's answers decide a criterion: the console answers as the signing user.
+  const user = state.server ? state.server.user : state.patient.userId;
+  if (user) qr.author = { reference: user };
   if (state.server) {  // saved to the EHR's FHIR server, where the next hook call reads it
     const headers = { "Content-Type": "application/fhir+json" };
     if (state.server.token) headers.Authorization = `Bearer ${state.server.token}`;
