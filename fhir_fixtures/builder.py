@@ -223,6 +223,10 @@ class Patient:
         res = {"resourceType": "MedicationRequest", "id": f"{self.key}-{key}", "status": "draft", "intent": "order",
                "subject": self.subject, "authoredOn": ANCHOR, "requester": {"reference": self.requester},
                "medicationCodeableConcept": drug}
+        # CRD order profiles mark insurance Must Support; the CRD request generator needs it to launch DTR.
+        coverages = [r for r in self.resources if r["resourceType"] == "Coverage"]
+        if coverages:
+            res["insurance"] = [{"reference": f"Coverage/{coverages[0]['id']}"}]
         if dosage:
             res["dosageInstruction"] = dosage
         res.update(extra)

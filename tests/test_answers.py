@@ -12,17 +12,18 @@ from conftest import SCENARIOS, scenario_request
 SIGN = "/cds-services/pa-order-sign"
 ATTEST = "urn:pa-advisor:Questionnaire:pa-attestation"
 ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin"
+ABECMA_FORM = "http://localhost/fhir/Questionnaire/cp-phar-481"  # the policy's own form, on any server base
 
 
 def response(key: str, answers: dict, *, author: str | None = "prescriber", authored: str = "2026-11-19T10:00:00Z",
-             auto: bool = False, qid: str = "qr-test") -> dict:
+             auto: bool = False, qid: str = "qr-test", questionnaire: str = ATTEST) -> dict:
     items = []
     for link, value in answers.items():
         answer = value if isinstance(value, dict) else {"valueBoolean": value}
         if auto:
             answer = {**answer, "extension": [{"url": ORIGIN, "extension": [{"url": "source", "valueCode": "auto"}]}]}
         items.append({"linkId": link, "answer": [answer]})
-    qr = {"resourceType": "QuestionnaireResponse", "id": qid, "status": "completed", "questionnaire": ATTEST,
+    qr = {"resourceType": "QuestionnaireResponse", "id": qid, "status": "completed", "questionnaire": questionnaire,
           "subject": {"reference": f"Patient/{SCENARIOS[key]['patientId']}"}, "authored": authored, "item": items}
     if author == "prescriber":
         qr["author"] = {"reference": SCENARIOS[key]["userId"]}
@@ -118,15 +119,24 @@ def test_an_answered_lab_value_must_fall_in_the_labs_own_look_back(client, libra
 def test_an_answer_that_the_exclusion_applies_decides_it(client, library):
     """Abecma I.A.6 / III.B: the problem list shows no CNS pathology, the prescriber answers that there is."""
     assert status(sign(client, library, "ide-approve"), "no-cns") == "met"
-    ev = sign(client, library, "ide-approve", response("ide-approve", {"no-cns": False}))
+    ev = sign(client, library, "ide-approve", response("ide-approve", {"no-cns": False}, questionnaire=ABECMA_FORM))
     assert status(ev, "no-cns") == "not-met"
     assert ev["outcome"] == "likely-denied"
 
 
 def test_an_answer_never_overrides_what_the_record_decides_in_the_patients_favour(client, library):
     """The opposite direction stays closed: a coded CNS condition is not answered away."""
-    ev = sign(client, library, "ide-cns", response("ide-cns", {"no-cns": True}))
+    ev = sign(client, library, "ide-cns", response("ide-cns", {"no-cns": True}, questionnaire=ABECMA_FORM))
     assert status(ev, "no-cns") == "not-met"
+
+
+def test_the_older_attestation_alias_answers_only_its_own_items(client, library):
+    """The alias is for attestations, reported counts and lab values; a criterion the record decides (a
+    diagnosis, "no CNS pathology") is answered only on the policy's own form."""
+    ev = sign(client, library, "ide-approve", response("ide-approve", {"no-cns": False}))
+    assert status(ev, "no-cns") == "met"
+    # an attestation-only item: the alias still answers it (the fixtures' own attestations use it)
+    assert status(sign(client, library, KEY, response(KEY, {"cd19-positive": True})), "cd19-positive") == "met"
 
 
 @pytest.mark.parametrize("attachment, counted", [

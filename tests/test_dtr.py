@@ -357,10 +357,13 @@ def test_the_newest_response_wins_and_other_patients_in_progress_and_other_forms
         assert sign_with(client, library, "elx-nospec", ignored)[0] == "documentation-needed"
 
 
-def test_the_old_attestation_questionnaire_still_counts(client, library):
-    alias = response_for("elx-nospec", {"prescriber": {"valueBoolean": True}},
-                         questionnaire="urn:pa-advisor:Questionnaire:pa-attestation")
-    assert sign_with(client, library, "elx-nospec", alias)[0] == "likely-approved"
+def test_the_old_attestation_questionnaire_still_counts_for_its_own_items(client, library):
+    alias = "urn:pa-advisor:Questionnaire:pa-attestation"
+    report = response_for("blin-nocd19", {"cd19-positive": {"valueBoolean": True}}, questionnaire=alias)
+    assert sign_with(client, library, "blin-nocd19", report)[0] == "likely-approved"
+    # not for a criterion the record decides (the prescriber's specialty): only the policy's own form answers it
+    specialty = response_for("elx-nospec", {"prescriber": {"valueBoolean": True}}, questionnaire=alias)
+    assert sign_with(client, library, "elx-nospec", specialty)[0] == "documentation-needed"
 
 
 def test_an_answered_count_is_checked_against_the_threshold(client, library):

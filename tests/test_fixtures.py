@@ -115,7 +115,7 @@ def test_one_cd19_negative_result_is_one_denial_reason(client, library):
     """Mirrored into four pathways (and the infant pathway is not for this adult): one decisive reason."""
     response = client.post("/cds-services/pa-order-sign", json=scenario_request("blin-cd19neg", library)).json
     ev = response["cards"][0]["extension"]["pa-advisor.evaluation"]
-    assert ev["denialReasons"] == ["A.i: Leukemic blasts are CD19-positive — attested: no"]
+    assert ev["denialReasons"] == ["A.i: Leukemic blasts are CD19-positive — attested: no (by the prescriber)"]
 
 
 @pytest.mark.parametrize("key, notice, link", [

@@ -44,9 +44,10 @@ def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):
         info = {e["url"]: e for e in resp.json["systemActions"][0]["resource"]["extension"][-1]["extension"]}
         aid = info["coverage-assertion-id"]["valueString"]
         assert store.dtr_context(aid)[0] == "CP.PHAR.481"
+        order = resp.json["systemActions"][0]["resource"]
         package = client.post("/fhir/Questionnaire/$questionnaire-package", json={
             "resourceType": "Parameters", "parameter": [{"name": "context", "valueString": aid},
-                                                        {"name": "order", "resource": resp.json["systemActions"][0]["resource"]}]})
+                                                        {"name": "order", "resource": order}]})
         entries = package.json["parameter"][0]["resource"]["entry"]
         assert [e["resource"]["resourceType"] for e in entries] == ["Questionnaire", "QuestionnaireResponse", "Library"]
     finally:

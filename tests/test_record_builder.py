@@ -34,7 +34,8 @@ def test_null_prefetch_value_means_the_client_has_no_data(client, library):
     body["prefetch"]["conditions"] = None
     crit = criteria_of(client.post("/cds-services/pa-order-sign", json=body))
     assert crit["dx-mm"]["status"] == "missing"
-    assert crit["no-cns"]["status"] == "met"  # no data is no CNS pathology on record (null = empty, per spec)
+    # null = the EHR has no data (per spec); an empty problem list is still no proof of no CNS pathology (#23)
+    assert crit["no-cns"]["status"] == "missing"
 
 
 def test_operation_outcome_in_prefetch_is_not_taken_as_empty(client, library):

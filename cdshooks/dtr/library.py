@@ -43,5 +43,11 @@ def library(policy: Policy, base: str) -> dict[str, Any]:
         "status": "active",
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/library-type",
                              "code": "logic-library"}]},
+        # What the logic reads: the HL7 DTR app refuses to save a completed response without this list.
+        "dataRequirement": [{"type": t} for t in DATA_REQUIREMENTS],
         "content": [{"contentType": "application/elm+json", "data": data}],
     }
+
+
+DATA_REQUIREMENTS = ("Patient", "Practitioner", "PractitionerRole", "Coverage", "MedicationRequest", "Condition",
+                     "Observation", "MedicationAdministration", "MedicationStatement", "Procedure")

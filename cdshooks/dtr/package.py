@@ -168,17 +168,17 @@ def _not_this_assertion(ctx: DtrContext, req: PackageRequest) -> str | None:
     if not (req.coverages or req.orders):
         return "send the patient's coverage or the order with the context"
     for coverage in req.coverages:
-        if _patient_id((coverage.get("beneficiary") or {}).get("reference")) != ctx.patient_id:
+        if patient_id((coverage.get("beneficiary") or {}).get("reference")) != ctx.patient_id:
             return "the coverage's beneficiary is not the patient of this assertion"
     for order in req.orders:
-        if _patient_id((order.get("subject") or {}).get("reference")) != ctx.patient_id:
+        if patient_id((order.get("subject") or {}).get("reference")) != ctx.patient_id:
             return "the order's subject is not the patient of this assertion"
         if order.get("id") and f"{order.get('resourceType')}/{order['id']}" != ctx.order_ref:
             return "the order is not the order of this assertion"
     return None
 
 
-def _patient_id(ref: Any) -> str | None:
+def patient_id(ref: Any) -> str | None:
     """The id of a `Patient/<id>` reference (relative, absolute or versioned), else None."""
     if not isinstance(ref, str):
         return None

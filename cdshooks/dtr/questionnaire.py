@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from cdshooks.dtr import expressions
 from cdshooks.policy.model import Criterion, Policy, humane_unit
 
 DTR_QUESTIONNAIRE_PROFILE = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"
@@ -105,7 +106,8 @@ def questionnaire(policy: Policy, base: str) -> dict[str, Any]:
         "resourceType": "Questionnaire",
         "id": slug(policy),
         "meta": {"profile": [DTR_QUESTIONNAIRE_PROFILE]},
-        "extension": [{"url": CQF_LIBRARY, "valueCanonical": library_url(base, policy)}],
+        "extension": [{"url": CQF_LIBRARY, "valueCanonical": library_url(base, policy)},
+                      *expressions.questionnaire_extensions()],
         "url": canonical(base, policy),
         "version": policy.revision,
         "name": computable_name(policy),
@@ -161,6 +163,8 @@ def _item(c: Criterion, required: bool, ids: set[str]) -> dict[str, Any] | None:
                                  "valueCoding": {"system": UCUM, "code": unit, "display": unit_label(c)}}]
         if required and not c.applies_if:
             out["required"] = True
+        if kind == "boolean" and (expression := expressions.initial_expression(c)):
+            out.setdefault("extension", []).append(expression)
     if c.applies_if and c.applies_if in ids:
         # Only matters when the condition holds (e.g. a dose clause that applies to dose increases only).
         out["enableWhen"] = [{"question": c.applies_if, "operator": "=", "answerBoolean": True}]

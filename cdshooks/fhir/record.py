@@ -113,6 +113,14 @@ class PatientRecord:
             tuple(d for d in draft_orders if isinstance(d, dict)),
         )
 
+    def with_resources(self, extra: Iterable[dict]) -> PatientRecord:
+        """This record with more resources of this patient (e.g. DTR answers kept by the service)."""
+        extra = [r for r in extra if isinstance(r, dict) and isinstance(r.get("resourceType"), str)]
+        everything = [r for items in self.resources.values() for r in items] + extra
+        return PatientRecord.from_resources(self.patient_id, everything,
+                                            retrieved=self.retrieved | {r["resourceType"] for r in extra},
+                                            unavailable=self.unavailable, draft_orders=self.draft_orders)
+
     def of(self, resource_type: str) -> tuple[dict, ...]:
         return self.resources.get(resource_type, ())
 

@@ -69,10 +69,10 @@ class _Run:
         except CAUGHT as exc:
             # Unreadable data makes a criterion missing with a reason; it never fails the evaluation.
             r = Result(MISSING, (), f"could not evaluate: {type(exc).__name__}")
-        if r.status is MISSING and (answer := self.ctx.attestation(c.id)):
+        if r.status is MISSING and (answer := self.ctx.attestation(c.id, c.kind)):
             # Where the record cannot decide, the prescriber's DTR answer does (e.g. a lab with no standard code).
             r = answer
-        elif r.status is MET and c.kind in ABSENCE_KINDS and (answer := self.ctx.attestation(c.id)) \
+        elif r.status is MET and c.kind in ABSENCE_KINDS and (answer := self.ctx.attestation(c.id, c.kind)) \
                 and answer.status is NOT_MET:
             # Absence in the record is not proof of absence: a prescriber who answers that the exclusion applies
             # ("no CNS involvement": No) documents it.

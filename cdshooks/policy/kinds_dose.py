@@ -318,22 +318,25 @@ def _as_billed(d: Dose, billing: Quantity) -> Dose:
     return d
 
 
-def _schedule(ctx: Context, steps: list[Dose]) -> tuple[list[tuple[Dose, bool]], str | None]:
-    """The first course's doses across every draft order of the drug in this call (a step-up signed as separate
-    orders), by start date: (dose, is it this order's), and a note when the orders cannot be placed in time."""
-    others = [o for o, _, _ in ctx.draft_orders_matching(ctx.drug) if ref_of(o) != ctx.order_ref]
-    if not others:
-        return [(d, True) for d in steps], None
+def _call_doses(ctx: Context, steps: list[Dose]) -> list[tuple[Dose, bool]]:
+    """Every dose of the drug in this call: this order's steps and those of its other draft orders (a step-up or
+    a course signed as separate orders), each as (dose, is it this order's), with an order's start date where a
+    step has none of its own."""
     doses = [(d, True) for d in steps]
-    for order in others:
-        start = _order_start(order)
-        for i, x in enumerate(d for d in order.get("dosageInstruction") or [] if isinstance(d, dict)):
-            other = _dose_of(x, i)
-            doses.append((other if other.start else replace(other, start=start), False))
+    for order in (o for o, _, _ in ctx.draft_orders_matching(ctx.drug) if ref_of(o) != ctx.order_ref):
+        dosages = [d for d in order.get("dosageInstruction") or [] if isinstance(d, dict)]
+        others = [_dose_of(x, i) for i, x in enumerate(dosages)] or [Dose(None, None, None, None, 1, None, 0)]
+        doses += [(d if d.start else replace(d, start=_order_start(order)), False) for d in others]
     own_start = _order_start(ctx.order)
-    doses = [(d if d.start or not own else replace(d, start=own_start), own) for d, own in doses]
+    return [(d if d.start or not own else replace(d, start=own_start), own) for d, own in doses]
+
+
+def _schedule(doses: list[tuple[Dose, bool]]) -> tuple[list[tuple[Dose, bool]], str | None]:
+    """The first course's doses by start date, and a note when orders of the call cannot be placed in time."""
+    if all(own for _, own in doses):
+        return doses, None
     if any(d.start is None for d, _ in doses):
-        return [(d, True) for d in steps], ("the orders of this call give no start dates: their step-up order "
+        return [x for x in doses if x[1]], ("the orders of this call give no start dates: their step-up order "
                                             "cannot be checked")
     return sorted(doses, key=lambda x: (x[0].start or date.min, x[0].sequence)), None
 
@@ -364,7 +367,8 @@ def dose(c: Criterion, ctx: Context) -> Result:
     body = _body(ctx, c.params) if body_codes(c) else None
     step_up = list(phase.get("step_up", ())) if first else []
     problems, unknown = [], []
-    schedule, note = _schedule(ctx, steps) if step_up else ([(d, True) for d in steps], None)
+    in_call = _call_doses(ctx, steps)
+    schedule, note = _schedule(in_call) if step_up else ([(d, True) for d in steps], None)
     if note:
         # Where this order falls in the step-up is unknown: only the phase's own limits can be checked.
         unknown.append(note)
@@ -378,13 +382,20 @@ def dose(c: Criterion, ctx: Context) -> Result:
                 p.append(f"on {d.start.isoformat()}, {days} day(s) after the previous dose (the label: at least {gap})")
         problems += [f"step {i + 1}: {x}" if i < len(step_up) else x for x in p]
         unknown += u
+    # Limits of a whole course or cycle hold over every order of the drug signed together.
+    together = [d for d, _ in in_call]
+    split = " in this call's orders" if len(together) > len(steps) else " in one order"
     if "max_count" in phase:
-        problems += _count_problems(ctx, steps, int(phase["max_count"]))
-    if "max_cycle_days" in phase and all(d.days for d in steps):
+        problems += _count_problems(ctx, together, int(phase["max_count"]))
+    if "max_cycle_days" in phase and all(d.days for d in together):
         # One cycle is this many days of dosing (Blincyto: a 28-day continuous infusion), whatever the steps.
-        total = sum(d.days or 0 for d in steps)
+        total = sum(d.days or 0 for d in together)
         if total > phase["max_cycle_days"] + 1e-9:
-            problems.append(f"{total:g} days of dosing in one order exceeds one {phase['max_cycle_days']}-day cycle")
+            problems.append(f"{total:g} days of dosing{split} exceeds one {phase['max_cycle_days']}-day cycle")
+    if phase.get("max_days") and len(together) > len(steps) and all(d.days for d in together):
+        total = sum(d.days or 0 for d in together)
+        if total > phase["max_days"] + 1e-9:
+            problems.append(f"{total:g} days of dosing{split} exceeds {phase['max_days']}")
     ev = [Evidence(ctx.order_ref, f"{label}: " + "; ".join(_show(d) for d in steps))]
     if body:
         ev += body.evidence

@@ -46,9 +46,10 @@ class HookService:
         self.builder = RecordBuilder(settings, client, self.specs)
 
     def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None,
-             base_url: str = "") -> HookResult:
+             base_url: str = "", answers: list[dict] | None = None) -> HookResult:
         """`fhir_server_allowed` (trust mode): may this caller's token be sent to its `fhirServer`? `base_url`:
-        where this service is reached, for the DTR Questionnaire canonicals (none without it)."""
+        where this service is reached, for the DTR Questionnaire canonicals (none without it). `answers`: DTR
+        responses sent to this service for the patient, read with the record's own."""
         req = HookRequest.parse(body, hook.context_schema)
         if req.fhir_server and fhir_server_allowed and not fhir_server_allowed(str(body["fhirServer"])):
             # Refused before any connection: the caller's token never reaches a server its EHR does not own.
@@ -68,6 +69,8 @@ class HookService:
             for order in candidates:
                 _check_order(order)
         record = self.builder.build(req, specs_for(hook, self.specs), orders, deadline)
+        if answers:
+            record = record.with_resources(answers)
         if record.unreadable_responses:  # a shape, never the content
             logs.event("unreadable QuestionnaireResponse ignored", logging.WARNING, count=record.unreadable_responses)
         return self._answer(hook, req, record, candidates, base_url)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -155,6 +155,31 @@ class Store:
             return None
         policy_id, patient_id, body = row
         return str(policy_id), str(patient_id), json.loads(body)
+
+    def dtr_contexts_of(self, patient_id: str) -> list[tuple[str, str, dict]]:
+        """(assertion id, policy id, body) of every kept coverage assertion of a patient, newest last."""
+        query = (select(dtr_context.c.id, dtr_context.c.policy_id, dtr_context.c.body)
+                 .where(dtr_context.c.patient_id == patient_id[:200], dtr_context.c.expires_at >= time.time())
+                 .order_by(dtr_context.c.expires_at))
+        rows = self._run(lambda conn: conn.execute(query).all())
+        return [(str(aid), str(pid), json.loads(body)) for aid, pid, body in rows]
+
+    def add_dtr_response(self, assertion_id: str, response: Mapping[str, Any], keep: int = 20) -> bool:
+        """Keep a completed QuestionnaireResponse with its assertion (the newest `keep`), for the next signing;
+        False when the assertion is no longer kept."""
+        def write(conn: Connection) -> bool:
+            row = conn.execute(select(dtr_context.c.body).where(dtr_context.c.id == assertion_id[:100],
+                                                                 dtr_context.c.expires_at >= time.time())
+                               .with_for_update()).first()
+            if row is None:
+                return False
+            body = json.loads(row[0])
+            body["responses"] = (list(body.get("responses") or []) + [dict(response)])[-keep:]
+            conn.execute(update(dtr_context).where(dtr_context.c.id == assertion_id[:100])
+                         .values(body=json.dumps(body)))
+            return True
+
+        return bool(self._run(write))
 
     def purge_audit(self, older_than_days: float) -> int:
         cutoff = time.time() - older_than_days * 86400

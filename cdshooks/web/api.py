@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cdshooks import logs
-from cdshooks.dtr.package import DEV_ISSUER
+from cdshooks.dtr.package import DEV_ISSUER, Caller
 from cdshooks.errors import DataUnavailable, RequestError, UnknownService
 from cdshooks.security.tokens import AuthError, Verifier, fhir_server_allowed
 from cdshooks.service.call import HookService
@@ -52,7 +52,7 @@ def call_service(service_id: str) -> Response:
     try:
         body = json_body()
         hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
-        result = service.call(hook, body, _fhir_server_check(), base_url())
+        result = service.call(hook, body, _fhir_server_check(), base_url(), _kept_answers(store, body))
         return json_response(result.response)
     except (HttpError, RequestError, DataUnavailable) as exc:
         status = exc.status
@@ -83,6 +83,23 @@ def call_service(service_id: str) -> Response:
                              context_ttl=current_app.extensions["pa_settings"].dtr_context_hours * 3600)
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
+
+
+def _kept_answers(store: Store, body: Any) -> list[dict]:
+    """Completed DTR responses sent to us for this patient ("Send to Payer"), kept with their assertions, that
+    this caller may read; the store being down costs them, never the call."""
+    patient = (body.get("context") or {}).get("patientId") if isinstance(body, dict) and isinstance(
+        body.get("context"), dict) else None
+    if not isinstance(patient, str) or not patient:
+        return []
+    claims = g.get("jwt") or {}
+    who = Caller(iss=claims.get("iss") or (DEV_ISSUER if current_app.extensions["pa_verifier"] is None else None))
+    try:
+        return [r for _, _, ctx in store.dtr_contexts_of(patient) if who.may_read(ctx.get("binding") or {})
+                for r in ctx.get("responses") or []]
+    except StoreError as exc:
+        logs.event("kept DTR answers not read", logging.ERROR, reason=str(exc))
+        return []
 
 
 def binding(iss: str | None, body: Any) -> dict[str, Any]:
@@ -153,6 +170,8 @@ def _authenticate() -> Response | None:
     """Every call but CORS preflight and health checks carries a JWT from a trusted EHR."""
     verifier: Verifier | None = current_app.extensions["pa_verifier"]
     if verifier is None or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if request.endpoint is None:  # no such route (or method): a 404 / 405 with an OperationOutcome, never a 401
         return None
     if request.blueprint == "fhir":
         # DTR apps send the EHR's token, not ours: the forms are public policy and served to anyone. A pre-filled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,9 @@ from cdshooks import __version__, logs
 from cdshooks.dtr import package as pkg
 from cdshooks.dtr.library import library
 from cdshooks.dtr.prefill import DtrContext
-from cdshooks.dtr.questionnaire import canonical, questionnaire, slug
+from cdshooks.dtr.questionnaire import canonical, key, questionnaire, slug
+from cdshooks.errors import RequestError
+from cdshooks.fhir.record import questionnaire_key
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
 from cdshooks.store import Store, StoreError
@@ -112,6 +115,47 @@ def questionnaire_package() -> Response:
     bundles = [p["resource"] for p in result["parameter"] if p["name"] == "PackageBundle"]
     logs.event(f"questionnaire package ({read.outcome})", count=len(bundles))
     return _fhir(result)
+
+
+@bp.post("/QuestionnaireResponse")
+def save_response() -> Response:
+    """DTR "Send to Payer": a completed response to one of our forms, for a patient with a kept coverage assertion
+    its caller may read (pkg.Caller), is kept with that assertion; the next signing for the patient reads it."""
+    qr = json_body()
+    if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        raise RequestError("expected a QuestionnaireResponse", expression="$.resourceType")
+    if qr.get("status") not in ("completed", "amended"):
+        raise RequestError("only a completed (or amended) response is accepted", expression="$.status")
+    if not isinstance(qr.get("item"), list):
+        raise RequestError("QuestionnaireResponse.item must be a list", expression="$.item")
+    policy = next((p for p in _library().policies if key(p) == questionnaire_key(qr.get("questionnaire"))), None)
+    if policy is None:
+        raise HttpError(404, "not a response to a Questionnaire of this server")
+    patient = pkg.patient_id((qr.get("subject") or {}).get("reference") if isinstance(qr.get("subject"), dict)
+                             else None)
+    if patient is None:
+        raise RequestError("QuestionnaireResponse.subject must name the Patient", expression="$.subject")
+    store: Store = current_app.extensions["pa_store"]
+    who = caller()
+    try:
+        kept = [(aid, body) for aid, pid, body in store.dtr_contexts_of(patient) if pid == policy.id]
+        mine = [aid for aid, body in kept if who.may_read(body.get("binding") or {})]
+        if not mine:
+            if kept:
+                raise HttpError(403, "only the EHR that made this patient's coverage assertion may send its answers")
+            raise HttpError(404, "no coverage assertion for this patient and form is kept (unknown or expired)")
+        saved = {**qr, "id": str(qr.get("id") or uuid.uuid4())[:64]}
+        store.add_dtr_response(mine[-1], saved)
+        store.save_audit(hook_instance="-", service_id="dtr.questionnaire-response", status=201, orders=[],
+                         outcomes=[{"policy": policy.id, "outcome": "answers kept"}], latency_ms=0.0, iss=who.iss)
+    except StoreError as exc:
+        logs.event("DTR response not kept", logging.ERROR, reason=str(exc))
+        raise HttpError(503, "the answers cannot be kept now; please retry") from exc
+    logs.event("questionnaire response kept", count=len(qr["item"]))
+    response = _fhir(saved)
+    response.status_code = 201
+    response.headers["Location"] = f"{base_url()}/fhir/QuestionnaireResponse/{saved['id']}"
+    return response
 
 
 def caller() -> pkg.Caller:

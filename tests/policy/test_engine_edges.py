@@ -320,3 +320,20 @@ def test_a_coverage_is_in_force_on_both_ends_of_its_period(period, in_force):
     from cdshooks.policy.routing import in_force as covers
 
     assert covers({"status": "active", "period": period}, ANCHOR) is in_force
+
+
+@pytest.mark.parametrize("days_ago, status", [(212, Status.NOT_MET), (213, Status.MET)])
+def test_a_long_interval_drug_stays_current_for_its_interval_plus_30_days(days_ago, status):
+    """Ocrelizumab every 182 days: a dose 212 days ago is current therapy, 213 days ago no longer (decision 14)."""
+    ocrelizumab = codeset(("rx", "1876366"))
+    c = crit("concurrent", codes=ocrelizumab, stale_days=90, long_interval=(ocrelizumab,), long_interval_days=(182,))
+    assert med.concurrent(c, context(given(cc("rx", "1876366"), day(-days_ago), id="dose"))).status is status
+
+
+def test_an_order_the_disease_progressed_on_is_asked_about_not_current():
+    c = crit("concurrent", codes=codeset(("rx", "342369")), stale_days=90, status_codes=codeset(("loinc", "97509-4")),
+             worsened=codeset(("sct", "271299001")))
+    active = given(cc("rx", "342369"), day(-30), day(300), rtype="MedicationRequest", status="active", id="o")
+    assert med.concurrent(c, context(active)).status is Status.NOT_MET
+    worse = obs("97509-4", None, "", day(-10), valueCodeableConcept=cc("sct", "271299001"))
+    assert med.concurrent(c, context(active, worse)).status is Status.MISSING

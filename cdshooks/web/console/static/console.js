@@ -218,7 +218,7 @@ function coverageView(action) {
   if (q) {
     box.append(el("p", { text: `Questionnaire: ${q}` }));
     $("#dtr-actions").append(el("button", { type: "button", id: "complete-doc", text: "Complete documentation",
-      onclick: () => openForm(parts["coverage-assertion-id"].valueString, q) }));
+      onclick: () => openForm(parts["coverage-assertion-id"].valueString, q, action.resource) }));
   }
   $("#coverage").append(box);
 }
@@ -236,11 +236,14 @@ function criteriaView(ev) {
 
 // ---- the documentation loop (DTR) -----------------------------------------------------------------------------
 
-async function openForm(context, canonical) {
+async function openForm(context, canonical, order) {
+  // As a DTR app is launched: the assertion id, the form, and the order it is about (a pre-filled form is given
+  // only with the assertion's patient).
   const { status, body } = await getJson(urls.package, {
     method: "POST", headers: { "Content-Type": "application/fhir+json" },
     body: JSON.stringify({ resourceType: "Parameters", parameter: [{ name: "context", valueString: context },
-                                                                   { name: "questionnaire", valueCanonical: canonical }] }) });
+                                                                   { name: "questionnaire", valueCanonical: canonical },
+                                                                   { name: "order", resource: order }] }) });
   const bundle = body.parameter?.find((p) => p.name === "PackageBundle")?.resource;
   if (status !== 200 || !bundle) return showError(`The questionnaire could not be fetched (${status})`);
   const q = bundle.entry.find((e) => e.resource.resourceType === "Questionnaire").resource;
