@@ -217,6 +217,20 @@ def _reason(r: CriterionResult) -> str:
     return f"{c.source + ': ' if c.source else ''}{c.text} — {why}"
 
 
+def _ambiguity_applies(r: CriterionResult) -> bool:
+    """Whether the ambiguous reading is this patient's (criterion.ambiguity_when), e.g. the 45 kg band overlap
+    only for a weight of 45 kg, the struck IMiD names only when the IMiD given is one of them."""
+    when = r.criterion.ambiguity_when or {}
+    statuses = when.get("status")
+    if statuses and r.status.value not in statuses:
+        return False
+    words = when.get("evidence_has")
+    if words:
+        said = " ".join(e.text for x in r.walk() for e in x.evidence).lower()
+        return any(w.lower() in said for w in words)
+    return True
+
+
 def _deceased(ctx: Context) -> CriterionResult | None:
     """A patient recorded as deceased on or before the day of the call (or the order date, if later): never
     likely approved."""
@@ -254,7 +268,7 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
     decisive = {d.criterion.id for d in denials}
     # An ambiguity is shown when its criterion decides the outcome: on a denial, only on the decisive path.
     deciding = [r for r in root.walk() if r.status is root.status and r.criterion.ambiguity
-                and (root.status is not NOT_MET or _ids(r) & decisive)]
+                and (root.status is not NOT_MET or _ids(r) & decisive) and _ambiguity_applies(r)]
     failed = [r for r in run.done.values() if r.status is NOT_MET]
     not_covered = root.status is NOT_MET and any(r.criterion.not_covered for r in failed)
     return Evaluation(

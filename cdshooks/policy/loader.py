@@ -222,6 +222,7 @@ class _Compiler:
         crit = Criterion(
             id=cid, kind=kind, text=raw["text"], source=source, params=params, children=children,
             request=raw.get("request"), ambiguity=raw.get("ambiguity"), where=f"{self.path}: {where}",
+            ambiguity_when=raw.get("ambiguity_when"),
             applies_if=raw.get("applies_if"), not_covered=bool(raw.get("not_covered")), referral=raw.get("referral"),
             gate=bool(raw.get("gate")),
         )

@@ -57,8 +57,10 @@ class Criterion:
     children: tuple[Criterion, ...] = ()
     # What a clinician must document when the record cannot decide this criterion.
     request: str | None = None
-    # Where the policy text is ambiguous; shown when this criterion decides the outcome.
+    # Where the policy text is ambiguous; shown when this criterion decides the outcome and (ambiguity_when: its
+    # status, words its evidence names) the ambiguous reading is this patient's.
     ambiguity: str | None = None
+    ambiguity_when: Mapping[str, Any] | None = None
     where: str = ""
     # Id of a criterion that decides whether this one applies at all ("if the request is a dose increase").
     applies_if: str | None = None

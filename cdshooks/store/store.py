@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from cdshooks.store.migrate import upgrade
-from cdshooks.store.tables import audit, dtr_context, feedback, jwt_seen
+from cdshooks.store.tables import audit, dtr_context, dtr_response, feedback, jwt_seen
 
 POOL = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 5, "pool_pre_ping": True, "pool_recycle": 1800}
 
@@ -144,7 +145,8 @@ class Store:
     def _purge_contexts(self, now: float) -> None:
         if now - self._last_context_purge > 3600:  # expired contexts are dead weight: drop them hourly
             self._last_context_purge = now
-            self._run(lambda conn: conn.execute(delete(dtr_context).where(dtr_context.c.expires_at < now)))
+            self._run(lambda conn: (conn.execute(delete(dtr_context).where(dtr_context.c.expires_at < now)),
+                                    conn.execute(delete(dtr_response).where(dtr_response.c.expires_at < now))))
 
     def dtr_context(self, assertion_id: str) -> tuple[str, str, dict] | None:
         """(policy id, patient id, body) of a coverage assertion still kept, else None."""
@@ -164,22 +166,34 @@ class Store:
         rows = self._run(lambda conn: conn.execute(query).all())
         return [(str(aid), str(pid), json.loads(body)) for aid, pid, body in rows]
 
-    def add_dtr_response(self, assertion_id: str, response: Mapping[str, Any], keep: int = 20) -> bool:
-        """Keep a completed QuestionnaireResponse with its assertion (the newest `keep`), for the next signing;
-        False when the assertion is no longer kept."""
+    def add_dtr_response(self, assertion_id: str, response: Mapping[str, Any]) -> bool:
+        """Keep a completed QuestionnaireResponse with its assertion (as long as the assertion is kept), for the
+        next signing; False when the assertion is no longer kept."""
         def write(conn: Connection) -> bool:
-            row = conn.execute(select(dtr_context.c.body).where(dtr_context.c.id == assertion_id[:100],
-                                                                 dtr_context.c.expires_at >= time.time())
-                               .with_for_update()).first()
+            row = conn.execute(select(dtr_context.c.patient_id, dtr_context.c.policy_id, dtr_context.c.body,
+                                      dtr_context.c.expires_at)
+                               .where(dtr_context.c.id == assertion_id[:100],
+                                      dtr_context.c.expires_at >= time.time())).first()
             if row is None:
                 return False
-            body = json.loads(row[0])
-            body["responses"] = (list(body.get("responses") or []) + [dict(response)])[-keep:]
-            conn.execute(update(dtr_context).where(dtr_context.c.id == assertion_id[:100])
-                         .values(body=json.dumps(body)))
+            patient_id, policy_id, body, expires_at = row
+            binding = json.loads(body).get("binding") or {}
+            conn.execute(insert(dtr_response), {"id": str(uuid.uuid4()), "assertion_id": assertion_id[:100],
+                                                "patient_id": patient_id, "policy_id": policy_id,
+                                                "binding": json.dumps(binding), "body": json.dumps(dict(response)),
+                                                "expires_at": expires_at})
             return True
 
         return bool(self._run(write))
+
+    def dtr_responses(self, patient_id: str) -> list[tuple[dict, dict]]:
+        """(binding, response) of every kept DTR response of a patient (an indexed read: most patients have
+        none)."""
+        query = (select(dtr_response.c.binding, dtr_response.c.body)
+                 .where(dtr_response.c.patient_id == patient_id[:200], dtr_response.c.expires_at >= time.time())
+                 .order_by(dtr_response.c.expires_at))
+        rows = self._run(lambda conn: conn.execute(query).all())
+        return [(json.loads(binding), json.loads(body)) for binding, body in rows]
 
     def purge_audit(self, older_than_days: float) -> int:
         cutoff = time.time() - older_than_days * 86400

@@ -52,4 +52,20 @@ dtr_context = Table(
     Column("patient_id", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("expires_at", Double, nullable=False),
+    Index("dtr_context_patient", "patient_id"),
+    Index("dtr_context_expires", "expires_at"),
+)
+
+# A completed QuestionnaireResponse sent to us ("Send to Payer"), kept as long as its coverage assertion, with
+# the assertion's binding (who may read it: {"iss", "token_sha256"}); read by every signing for the patient.
+dtr_response = Table(
+    "dtr_response", metadata,
+    Column("id", Text, primary_key=True),
+    Column("assertion_id", Text, nullable=False),
+    Column("patient_id", Text, nullable=False),
+    Column("policy_id", Text, nullable=False),
+    Column("binding", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("dtr_response_patient", "patient_id", "expires_at"),
 )

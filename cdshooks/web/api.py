@@ -95,8 +95,7 @@ def _kept_answers(store: Store, body: Any) -> list[dict]:
     claims = g.get("jwt") or {}
     who = Caller(iss=claims.get("iss") or (DEV_ISSUER if current_app.extensions["pa_verifier"] is None else None))
     try:
-        return [r for _, _, ctx in store.dtr_contexts_of(patient) if who.may_read(ctx.get("binding") or {})
-                for r in ctx.get("responses") or []]
+        return [r for binding, r in store.dtr_responses(patient) if who.may_read(binding)]
     except StoreError as exc:
         logs.event("kept DTR answers not read", logging.ERROR, reason=str(exc))
         return []
