@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import re
 
+import pytest
+
 from conftest import SCENARIOS, scenario_request
 
 from cdshooks.service import cards
@@ -108,3 +110,17 @@ def test_steps_never_end_mid_word():
 def test_the_manifest_is_not_edited_by_the_card_tests():
     assert SCENARIOS["blin-pomp"]["draftOrders"][0]["id"] == "blin-pomp-order"
     copy.deepcopy(SCENARIOS)  # tests edit copies only
+
+
+@pytest.mark.parametrize("key, page", [
+    ("ide-approve", "https://www.sunshinehealth.com/providers/pharmacy.html"),
+    ("lem-approve", "https://ambetter.superiorhealthplan.com/resources/pharmacy-resources/pharmacy-program.html"),
+])
+def test_abecma_and_lemtrada_cards_link_the_members_plan_policy_page(client, library, key, page):
+    card = card_of(client, library, key)
+    assert card["links"][0]["url"] == page and card["links"][0]["type"] == "absolute"
+
+
+def test_a_plan_with_no_known_page_gets_only_the_policys_links(client, library):
+    card = card_of(client, library, "elx-approve")  # Louisiana Healthcare Connections: none listed
+    assert all("sunshinehealth" not in link["url"] for link in card["links"])

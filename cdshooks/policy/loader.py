@@ -122,7 +122,8 @@ def load_payers(root: Path) -> dict[str, Payer]:
     _validate(data, _schema(root, "payers.schema.json"), path)
     return {
         pid: Payer(pid, body["name"], tuple(n.lower() for n in body.get("names", [body["name"]])),
-                   tuple(body.get("identifiers", [])))
+                   tuple(body.get("identifiers", [])),
+                   tuple((p["plan"], p["label"], p["url"]) for p in body.get("policy_pages", [])))
         for pid, body in data["payers"].items()
     }
 

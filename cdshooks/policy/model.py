@@ -109,6 +109,8 @@ class Payer:
     name: str
     names: tuple[str, ...]
     identifiers: tuple[str, ...]
+    # (plan name, label, url): where an affiliated plan publishes its policies.
+    policy_pages: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,14 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
     return out
 
 
+def _plan_pages(ev: Evaluation, payer: str) -> list[tuple[str, str]]:
+    """The member's plan's own policy page, when the policy's payer lists one for that plan (Centene's plans
+    each publish the CP.PHAR policies)."""
+    low = payer.lower()
+    return [(label, url) for app in ev.policy.applies_to for plan, label, url in app.payer.policy_pages
+            if re.search(rf"\b{re.escape(plan.lower())}\b", low)]
+
+
 def pa_card(ev: Evaluation, scope: InScope, form: str | None = None) -> dict[str, Any]:
     """`form`: the policy's DTR Questionnaire canonical, when the coverage-information offers it."""
     payer = scope.coverage.payer_name
@@ -212,7 +220,8 @@ def pa_card(ev: Evaluation, scope: InScope, form: str | None = None) -> dict[str
             "davinci-crd.associated-resource": [{"reference": ev.order_ref}],
         },
     }
-    links = [{"label": link.label, "url": link.url, "type": "absolute"} for link in ev.policy.links]
+    links = [{"label": label, "url": url, "type": "absolute"} for label, url in _plan_pages(ev, payer)]
+    links += [{"label": link.label, "url": link.url, "type": "absolute"} for link in ev.policy.links]
     if links:
         card["links"] = links
     return card
