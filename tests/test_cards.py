@@ -7,7 +7,6 @@ import copy
 import re
 
 import pytest
-
 from conftest import SCENARIOS, scenario_request
 
 from cdshooks.service import cards

@@ -172,26 +172,22 @@ def _authenticate() -> Response | None:
         return None
     if request.endpoint is None:  # no such route (or method): a 404 / 405 with an OperationOutcome, never a 401
         return None
+    settings = current_app.extensions["pa_settings"]
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
     if request.blueprint == "fhir":
         # DTR apps send the EHR's token, not ours: the forms are public policy and served to anyone. A pre-filled
         # one needs an authenticated caller (dtr_routes.caller): a verified EHR JWT is noted here, an opaque
         # bearer is matched there against the EHR token the context was created with.
-        auth = request.headers.get("Authorization", "")
-        scheme, _, token = auth.partition(" ")
-        settings = current_app.extensions["pa_settings"]
-        audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
         if scheme.lower() == "bearer" and token.count(".") == 2:
             try:
                 g.jwt = verifier.verify(token.strip(), audience)
             except AuthError as exc:
                 logs.event("DTR caller's JWT refused", logging.INFO, path=request.path, reason=exc.reason)
         return None
-    settings = current_app.extensions["pa_settings"]
     if request.endpoint == "cds.discovery" and settings.open_discovery:
         return None
-    auth = request.headers.get("Authorization", "")
-    scheme, _, token = auth.partition(" ")
-    audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
     try:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError("no bearer JWT")

@@ -145,7 +145,8 @@ def save_response() -> Response:
                 raise HttpError(403, "only the EHR that made this patient's coverage assertion may send its answers")
             raise HttpError(404, "no coverage assertion for this patient and form is kept (unknown or expired)")
         saved = {**qr, "id": str(qr.get("id") or uuid.uuid4())[:64]}
-        store.add_dtr_response(mine[-1], saved)
+        if not store.add_dtr_response(mine[-1], saved):  # expired in between
+            raise HttpError(404, "the coverage assertion for these answers has just expired")
         store.save_audit(hook_instance="-", service_id="dtr.questionnaire-response", status=201, orders=[],
                          outcomes=[{"policy": policy.id, "outcome": "answers kept"}], latency_ms=0.0, iss=who.iss)
     except StoreError as exc:
