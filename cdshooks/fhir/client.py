@@ -221,7 +221,8 @@ def _read_capped(resp: requests.Response, deadline: float, read_timeout: float, 
 def _entries(bundle: Mapping[str, Any]) -> list[dict]:
     """Resources of a Bundle, without search.mode=outcome OperationOutcomes (servers add them for ignored params)."""
     out = []
-    for entry in bundle.get("entry") or []:
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         res = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(res, dict) or res.get("resourceType") == "OperationOutcome":
             continue
@@ -232,7 +233,8 @@ def _entries(bundle: Mapping[str, Any]) -> list[dict]:
 
 def _next_link(bundle: Mapping[str, Any], base: str) -> str | None:
     """The `next` link, only when it points back at the same FHIR server (the token goes nowhere else)."""
-    for link in bundle.get("link") or []:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             url = urljoin(base + "/", link["url"])
             if _same_origin(url, base):

@@ -34,8 +34,11 @@ SYSTEM_ALIASES: Mapping[str, str] = {
 }
 
 
-def normalize_system(system: str | None) -> str:
-    return SYSTEM_ALIASES.get(system or "", system or "")
+def normalize_system(system: Any) -> str:
+    """The canonical URL of a code system ("" for anything that is not a string)."""
+    if not isinstance(system, str):
+        return ""
+    return SYSTEM_ALIASES.get(system, system)
 
 
 def normalize_ndc(code: str) -> str:

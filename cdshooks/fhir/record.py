@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-from cdshooks.fhir.codes import codings_of, normalize_code, normalize_system, text_of
+from cdshooks.fhir.codes import as_list, codings_of, normalize_code, normalize_system, text_of
 from cdshooks.fhir.dates import effective, parse_date, parse_instant
 from cdshooks.fhir.quantity import quantity_of
 
@@ -144,7 +144,7 @@ class PatientRecord:
         if not isinstance(ref, str) or not ref:
             return None
         if ref.startswith("#") and container:
-            for res in container.get("contained") or []:
+            for res in as_list(container.get("contained")):
                 if isinstance(res, dict) and res.get("id") == ref[1:]:
                     return res
             return None
@@ -207,7 +207,7 @@ class PatientRecord:
         """A Medication coded only by its ingredients (`ingredient.itemCodeableConcept`, or a referenced
         Medication or Substance): the ingredients name the drug."""
         out: list[Any] = []
-        for ing in med.get("ingredient") or []:
+        for ing in as_list(med.get("ingredient")):
             if not isinstance(ing, dict):
                 continue
             if isinstance(ing.get("itemCodeableConcept"), dict):
@@ -242,7 +242,7 @@ class PatientRecord:
                 group = None
                 if isinstance(res.get("groupIdentifier"), dict):
                     group = res["groupIdentifier"].get("value")
-                for based in res.get("basedOn") or []:
+                for based in as_list(res.get("basedOn")):
                     if group is None and isinstance(based, dict) and isinstance(based.get("reference"), str):
                         group = based["reference"]
                 out.append(
@@ -356,7 +356,7 @@ def component_views(obs: Mapping[str, Any]) -> list[dict]:
     """Each coded `component` of an Observation panel as an Observation of its own: the panel's id, status,
     subject and dates, the component's code, value, interpretation and reference range."""
     out = []
-    for comp in obs.get("component") or []:
+    for comp in as_list(obs.get("component")):
         if not isinstance(comp, dict) or not isinstance(comp.get("code"), dict):
             continue
         view = {k: v for k, v in obs.items() if not k.startswith("value") and k not in (
@@ -385,7 +385,7 @@ def answer_value(answer: Mapping[str, Any]) -> Any:
 def is_local_route(res: Mapping[str, Any]) -> bool:
     """True when the dosage route says intrathecal (CNS prophylaxis), which is not combination therapy."""
     routes = [res.get("dosage", {}).get("route")] if isinstance(res.get("dosage"), dict) else []
-    routes += [d.get("route") for d in res.get("dosageInstruction") or [] if isinstance(d, dict)]
+    routes += [d.get("route") for d in as_list(res.get("dosageInstruction")) if isinstance(d, dict)]
     for route in routes:
         for coding in codings_of(route):
             if str(coding.get("code", "")).lower() in LOCAL_ROUTES:
@@ -423,8 +423,10 @@ def _medication_dates(res: Mapping[str, Any]) -> tuple[date | None, date | None]
         d = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
         return d, d
     # MedicationRequest: a dosage bounds period or validity period when given, else authoredOn.
-    for dosage in res.get("dosageInstruction") or []:
-        bounds = ((dosage or {}).get("timing") or {}).get("repeat", {}).get("boundsPeriod")
+    for dosage in as_list(res.get("dosageInstruction")):
+        timing = dosage.get("timing") if isinstance(dosage, dict) else None
+        repeat = timing.get("repeat") if isinstance(timing, dict) else None
+        bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
         if isinstance(bounds, dict):
             start, end = parse_date(bounds.get("start")), parse_date(bounds.get("end"))
             if start:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.fhir.codes import SYSTEMS, as_list
 from cdshooks.fhir.dates import effective, parse_date
 from cdshooks.fhir.quantity import quantity_of
 from cdshooks.fhir.record import ref_of
@@ -324,7 +324,7 @@ def _call_doses(ctx: Context, steps: list[Dose]) -> list[tuple[Dose, bool]]:
     step has none of its own."""
     doses = [(d, True) for d in steps]
     for order in (o for o, _, _ in ctx.draft_orders_matching(ctx.drug) if ref_of(o) != ctx.order_ref):
-        dosages = [d for d in order.get("dosageInstruction") or [] if isinstance(d, dict)]
+        dosages = [d for d in as_list(order.get("dosageInstruction")) if isinstance(d, dict)]
         others = [_dose_of(x, i) for i, x in enumerate(dosages)] or [Dose(None, None, None, None, 1, None, 0)]
         doses += [(d if d.start else replace(d, start=_order_start(order)), False) for d in others]
     own_start = _order_start(ctx.order)
@@ -352,7 +352,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
     per dose (fixed, per kg of the latest weight, per m² of body surface), per day, interval, days, count, and
     step-up limits for the first doses of a first course. No structured dose, or no weight/height a limit
     needs, is `missing`."""
-    dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
+    dosages = [d for d in as_list(ctx.order.get("dosageInstruction")) if isinstance(d, dict)]
     billing = _billing_units(c, ctx)
     if not dosages and billing is None:
         return missing("the order has no structured dosage")
@@ -408,7 +408,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
 
 def dose_increase(c: Criterion, ctx: Context) -> Result:
     """Is the order a dose increase over the last dose given (a larger dose, or a shorter interval)?"""
-    dosages = [d for d in ctx.order.get("dosageInstruction") or [] if isinstance(d, dict)]
+    dosages = [d for d in as_list(ctx.order.get("dosageInstruction")) if isinstance(d, dict)]
     given = sorted(((e.start, e) for e, _ in ctx.received(ctx.drug) if e.start), key=lambda x: x[0])
     if not dosages or not given:
         return missing("the order's dose or the doses given cannot be compared")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from cdshooks.fhir.codes import as_list, codings_of
 from cdshooks.fhir.dates import effective
 from cdshooks.fhir.quantity import quantity_of
 from cdshooks.fhir.record import ref_of
@@ -20,7 +21,7 @@ def _series(ctx: Context, codes: CodeSet) -> list[tuple[dict, date, Quantity | N
     """Final results for the codes, newest first, dated on or before the anchor."""
     rows = []
     for obs in ctx.record.observations(codes.codes):
-        if obs.get("status") not in FINAL:
+        if str(obs.get("status")) not in FINAL:
             continue
         when, end = effective(obs, "effective")
         when = end or when
@@ -94,8 +95,10 @@ def _abnormal_ratio(obs: dict, ratio: float, low: float, high: float) -> bool | 
     """The lab's own interpretation or reference range wins over the default normal range."""
     if flag := _flag(obs):
         return flag != "normal"
-    for rng in obs.get("referenceRange") or []:
-        lo, hi = quantity_of((rng or {}).get("low")), quantity_of((rng or {}).get("high"))
+    for rng in as_list(obs.get("referenceRange")):
+        if not isinstance(rng, dict):
+            continue
+        lo, hi = quantity_of(rng.get("low")), quantity_of(rng.get("high"))
         if lo and hi:
             low, high = lo.value, hi.value
             break
@@ -108,9 +111,9 @@ FLAGS = {"H": "high", "HH": "high", "HU": "high", ">": "high", "L": "low", "LL":
 
 def _flag(obs: dict) -> str | None:
     """The lab's interpretation flag (v3 ObservationInterpretation) as high / low / normal / abnormal."""
-    for interp in obs.get("interpretation") or []:
-        for coding in (interp or {}).get("coding") or [] if isinstance(interp, dict) else []:
-            if isinstance(coding, dict) and coding.get("code") in FLAGS:
+    for interp in as_list(obs.get("interpretation")):
+        for coding in codings_of(interp):
+            if isinstance(coding.get("code"), str) and coding["code"] in FLAGS:
                 return FLAGS[coding["code"]]
     return None
 

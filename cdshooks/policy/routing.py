@@ -133,7 +133,7 @@ def line_of_business(coverage: Mapping[str, Any]) -> str | None:
     """medicaid / medicare / commercial / marketplace from Coverage.type (SOPT) or type and class names."""
     words = " ".join(
         [text_of(coverage.get("type"))]
-        + [f"{c.get('name', '')} {c.get('value', '')} {text_of(c.get('type'))}" for c in coverage.get("class") or []
+        + [f"{c.get('name', '')} {c.get('value', '')} {text_of(c.get('type'))}" for c in as_list(coverage.get("class"))
            if isinstance(c, dict)]
     ).lower()
     named = next((lob for word, lob in LOB_WORDS if re.search(rf"\b{word}\b", words)), None)

@@ -16,6 +16,7 @@ from typing import Any
 from cdshooks import logs
 from cdshooks.errors import DataUnavailable
 from cdshooks.fhir.client import FetchResult, FhirClient, _entries
+from cdshooks.fhir.codes import as_list
 from cdshooks.fhir.record import MEDICATION_TYPES, PatientRecord, ref_of
 from cdshooks.service.hooks import PrefetchSpec, fill_template
 from cdshooks.service.protocol import HookRequest
@@ -42,6 +43,8 @@ def _from_prefetch(value: Any) -> tuple[list[dict] | None, Mapping[str, Any] | N
     if value["resourceType"] == "OperationOutcome":
         return None, None, "the EHR reported a prefetch error"
     if value["resourceType"] == "Bundle":
+        if not isinstance(value.get("entry", []), list) or not isinstance(value.get("link", []), list):
+            return None, None, "unreadable prefetch Bundle (entry or link is not a list)"
         return _entries(value), value, None
     return [value], None, None
 
@@ -217,4 +220,4 @@ def _has_role(resources: list[dict], practitioner: str) -> bool:
 
 
 def _has_next(bundle: Mapping[str, Any]) -> bool:
-    return any(isinstance(link, dict) and link.get("relation") == "next" for link in bundle.get("link") or [])
+    return any(isinstance(link, dict) and link.get("relation") == "next" for link in as_list(bundle.get("link")))
