@@ -28,6 +28,14 @@ def failure_class(reason: str) -> str:
     return "other"
 
 
+# The resource types the service reads: the only values of the `resource` label.
+FHIR_RESOURCES = frozenset({
+    "Patient", "Coverage", "Condition", "Observation", "Procedure", "AllergyIntolerance", "QuestionnaireResponse",
+    "MedicationRequest", "MedicationAdministration", "MedicationStatement", "MedicationDispense", "Medication",
+    "Practitioner", "PractitionerRole", "Organization",
+})
+
+
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
@@ -45,7 +53,8 @@ class Metrics:
         self.outcomes = Counter("pa_outcomes", "PA outcomes by policy", ["policy", "outcome"], registry=self.registry)
 
     def fhir(self, resource: str, seconds: float, error: str | None) -> None:
-        resource = resource if resource.isalpha() and len(resource) < 40 else "other"
+        # A fixed set of labels: a reference type a caller chose never creates a new series.
+        resource = resource if resource in FHIR_RESOURCES else "other"
         self.fhir_latency.labels(resource).observe(seconds)
         if error:
             self.fhir_failures.labels(resource, failure_class(error)).inc()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -125,6 +125,8 @@ class FhirClient:
     # -- read and search ------------------------------------------------------------------------------------
     def read(self, base: str, path: str, token: str | None, deadline: float) -> FetchResult:
         what = path.split("?")[0].split("/")[0]
+        if not under(f"{base}/{path}", base):  # the token never leaves the FHIR server's base path
+            return FetchResult(error="refused: the reference leaves the FHIR server's base path")
         try:
             data = self._get(f"{base}/{path}", token, deadline, what)
         except FhirError as exc:
@@ -140,6 +142,8 @@ class FhirClient:
         `fhir_page_size` entries a page: servers default to 20 or so, and each page is a round trip."""
         if "_count=" not in query:
             query += f"{'&' if '?' in query else '?'}_count={self.settings.fhir_page_size}"
+        if not under(f"{base}/{query}", base):
+            return FetchResult(error="refused: the search leaves the FHIR server's base path")
         return self._pages(base, f"{base}/{query}", token, deadline, query.split("?")[0])
 
     def follow(self, base: str, bundle: Mapping[str, Any], token: str | None, deadline: float,
@@ -237,11 +241,19 @@ def _next_link(bundle: Mapping[str, Any], base: str) -> str | None:
     for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             url = urljoin(base + "/", link["url"])
-            if _same_origin(url, base):
+            if under(url, base):
                 return url
     return None
 
 
-def _same_origin(url: str, base: str) -> bool:
+def under(url: str, base: str) -> bool:
+    """The URL is on the FHIR server and under its base path, segment by segment, with no `..` or `.` segment
+    (raw or percent-encoded) anywhere: "{base}/../admin" and "{base}x/…" are not under "{base}"."""
     a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(b.path)
+    if (a.scheme, a.netloc) != (b.scheme, b.netloc):
+        return False
+    segments = [unquote(s) for s in a.path.split("/")]
+    if any(s in (".", "..") for s in segments):
+        return False
+    root = b.path.rstrip("/")
+    return a.path == root or a.path.startswith(root + "/")

@@ -203,10 +203,16 @@ def belongs_to(resource: Mapping[str, Any], patient_id: str, fhir_server: str | 
     return True  # Medication, Practitioner, PractitionerRole, Organization: not about a patient
 
 
+# What a reference in the record may make us read from the EHR's FHIR server, and nothing else.
+READABLE = frozenset({"Practitioner", "PractitionerRole", "Organization", "Medication"})
+_TYPE_ID = re.compile(r"([A-Z][A-Za-z]{1,39})/([A-Za-z0-9\-.]{1,64})")
+
+
 def _relative(ref: Any) -> str | None:
-    """A `Type/id` reference we can read from the FHIR server (not contained, not absolute)."""
+    """A `Type/id` reference of a type we read (not contained, not absolute, no `..`): FHIR's own id syntax."""
     target = ref.get("reference") if isinstance(ref, dict) else None
-    if isinstance(target, str) and target.count("/") == 1 and not target.startswith(("#", "urn:")):
+    m = _TYPE_ID.fullmatch(target) if isinstance(target, str) else None
+    if m and m.group(1) in READABLE and m.group(2).strip(".") != "":
         return target
     return None
 
