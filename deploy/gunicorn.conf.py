@@ -2,12 +2,17 @@
 
 import multiprocessing
 import os
+import sys
 
 from cdshooks.logs import GUNICORN_LOGCONFIG
-from cdshooks.multiproc import shared_metrics_dir
+from cdshooks.multiproc import MetricsDirError, shared_metrics_dir
 
 # Before any worker imports prometheus_client: every worker's metrics land in one folder, summed by /metrics.
-shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
+try:
+    shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
+except MetricsDirError as exc:  # one line, never a traceback, and never someone else's files deleted
+    print(f"pa-advisor: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 bind = os.environ.get("PA_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("PA_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))

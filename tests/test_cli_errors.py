@@ -77,3 +77,36 @@ def test_a_bad_setting_stops_serve_in_one_line_naming_it(tmp_path, name, value):
     done = _cli(["serve", *mode, "--port", str(free_port())], tmp_path, **{name: value})
     _one_line(done, "cannot start")
     assert name in done.stderr or value in done.stderr
+
+
+@pytest.mark.parametrize("args", [["serve", "--dev", "--port", "0"], ["db", "upgrade"]])
+def test_postgresql_without_its_driver_is_one_line_naming_the_extra(tmp_path, args):
+    """An install without the [postgres] extra (here: a psycopg that fails to import, first on the path) and a
+    PostgreSQL store URL: one line that says which extra to install, never a 47-line traceback (issue #24)."""
+    shadow = tmp_path / "shadow" / "psycopg"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('no psycopg in this install')\n")
+    done = _cli(args, tmp_path, PA_STORE_URL="postgresql://nobody@127.0.0.1:1/none",
+                PYTHONPATH=str(tmp_path / "shadow"))
+    _one_line(done, "pip install 'pa-advisor[postgres]'")
+
+
+def test_a_metrics_folder_holding_other_files_is_refused_never_emptied(tmp_path):
+    """PA_METRICS_DIR pointed at a folder with someone's files: one line, and the files are still there (#24)."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("years of work")
+    (folder / "counter_123.db").write_bytes(b"")
+    done = _cli(["serve", "--dev", "--port", "0"], tmp_path, PA_METRICS_DIR=str(folder))
+    _one_line(done, "holds files that are not metrics (thesis.tex)")
+    assert (folder / "thesis.tex").read_text() == "years of work"
+
+
+def test_a_metrics_folder_of_an_earlier_run_is_emptied_of_its_metrics(tmp_path):
+    from cdshooks.multiproc import shared_metrics_dir
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    for name in ("counter_1.db", "histogram_22.db", "gauge_livesum_3.db"):
+        (folder / name).write_bytes(b"x")
+    assert shared_metrics_dir(str(folder)) == folder and not list(folder.iterdir())

@@ -223,3 +223,24 @@ def test_an_unreachable_replay_store_refuses_the_call_instead_of_failing(tmp_pat
 
     client = make_app(tmp_path, trust, replay_store=f"redis://127.0.0.1:{free_port()}/0").test_client()
     assert call(client, library, token(keys["ec"])).status_code == 401
+
+
+def test_readyz_is_not_ready_while_the_replay_store_is_down(tmp_path, trust, keys, library):
+    """Every trust-mode call needs the replay store: /readyz says so (503) instead of "ready" while all calls are
+    refused (issue #24)."""
+    from cdshooks.cli.sandbox import free_port
+
+    (tmp_path / "down").mkdir()
+    down = make_app(tmp_path / "down", trust, replay_store=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    r = down.get("/readyz")
+    assert r.status_code == 503 and r.json["replay_store"] == "unreachable" and r.json["status"] == "not-ready"
+    assert call(down, library, token(keys["ec"])).status_code == 401  # and indeed every call is refused
+
+
+def test_readyz_is_ready_with_a_reachable_replay_store(tmp_path, trust):
+    _redis_or_skip()
+    up = make_app(tmp_path, trust, replay_store=REDIS_URL).test_client()
+    r = up.get("/readyz")
+    assert r.status_code == 200 and r.json["replay_store"] == "ok"
+    (tmp_path / "store").mkdir()
+    assert make_app(tmp_path / "store", trust).test_client().get("/readyz").json["replay_store"] == "ok"

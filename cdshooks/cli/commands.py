@@ -80,10 +80,13 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     from gunicorn.app.base import BaseApplication
 
     from cdshooks.logs import GUNICORN_LOGCONFIG
-    from cdshooks.multiproc import shared_metrics_dir
+    from cdshooks.multiproc import MetricsDirError, shared_metrics_dir
 
     # Before prometheus_client is imported (by the app): /metrics then sums every worker's counts.
-    shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
+    try:
+        shared_metrics_dir(os.environ.get("PA_METRICS_DIR"))
+    except MetricsDirError as exc:
+        raise click.ClickException(str(exc)) from exc
     from cdshooks.web.app import STARTUP_ERRORS, ConfigError, create_app, startup_message
 
     overrides: dict[str, Any] = {"dev_mode": True} if dev else {}

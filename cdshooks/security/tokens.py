@@ -167,6 +167,10 @@ class KeyListClient:
 class ReplayCache(Protocol):
     def first_use(self, key: str, ttl: int) -> bool: ...
 
+    def ping(self) -> bool:
+        """Reachable now (readiness: every trust-mode call needs it)."""
+        ...
+
 
 class MemoryReplayCache:
     """jti values seen by this process, each kept for its token's lifetime."""
@@ -185,6 +189,9 @@ class MemoryReplayCache:
             self._seen[key] = now + ttl
             return True
 
+    def ping(self) -> bool:
+        return True
+
 
 class StoreReplayCache:
     """jti values in the service's database (the default): shared by every worker, and by every instance when
@@ -198,6 +205,9 @@ class StoreReplayCache:
             return self._store.first_use(key, ttl)
         except StoreError as exc:
             raise AuthError(f"replay store unavailable ({exc})") from exc  # fail closed
+
+    def ping(self) -> bool:
+        return self._store.ping()
 
 
 class RedisReplayCache:
@@ -223,6 +233,12 @@ class RedisReplayCache:
             self._open_until = time.monotonic() + self._open_seconds
             # Fail closed: without the shared store a replay cannot be ruled out.
             raise AuthError(f"replay store unavailable ({type(exc).__name__})") from exc
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except self._errors:
+            return False
 
 
 class Verifier:

@@ -2,6 +2,6 @@
 default) or PostgreSQL (a real connection pool), the schema kept by Alembic migrations. Imports nothing of the
 web layer or the policy engine."""
 
-from cdshooks.store.store import Store, StoreError
+from cdshooks.store.store import Store, StoreDriverMissing, StoreError
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["Store", "StoreDriverMissing", "StoreError"]

@@ -28,9 +28,18 @@ class StoreError(Exception):
     pass
 
 
+class StoreDriverMissing(StoreError):
+    """The store URL needs a driver this install lacks (an extra): the message says which."""
+
+
 def engine_for(url: str, application_name: str = "pa-advisor") -> Engine:
     """An engine for the URL as operators write it: postgresql://… (psycopg 3), sqlite:///path, or a path."""
     if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg  # noqa: F401  (the driver is an extra: say which one, not a traceback)
+        except ImportError as exc:
+            raise StoreDriverMissing("PA_STORE_URL is PostgreSQL, whose driver is not installed: "
+                                     "pip install 'pa-advisor[postgres]'") from exc
         return create_engine("postgresql+psycopg://" + url.split("://", 1)[1],
                              connect_args={"connect_timeout": 5, "application_name": application_name}, **POOL)
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://") or ":memory:"

@@ -156,10 +156,17 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    """Ready when every dependency a call needs answers: the store and, in trust mode, the JWT replay store (a
+    call is refused without it)."""
     library = current_app.extensions["pa_library"]
     store_ok = current_app.extensions["pa_store"].ping()
     body = {"mappings": len(library.policies), "store": "ok" if store_ok else "unreachable"}
-    return json_response({"status": "ready" if store_ok else "not-ready", **body}, 200 if store_ok else 503)
+    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    replay_ok = verifier is None or verifier.replay.ping()
+    if verifier is not None:
+        body["replay_store"] = "ok" if replay_ok else "unreachable"
+    ready = store_ok and replay_ok
+    return json_response({"status": "ready" if ready else "not-ready", **body}, 200 if ready else 503)
 
 
 OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics", "cds.openapi"}

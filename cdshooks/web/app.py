@@ -28,7 +28,7 @@ from cdshooks.security.tokens import (
 from cdshooks.service.call import HookService
 from cdshooks.service.hooks import discovery
 from cdshooks.settings import Settings, SettingsError
-from cdshooks.store import Store, StoreError
+from cdshooks.store import Store, StoreDriverMissing, StoreError
 from cdshooks.web import api, dtr_routes, openapi
 from cdshooks.web.console import routes as console_routes
 
@@ -43,6 +43,8 @@ STARTUP_ERRORS = (ConfigError, MappingError, SettingsError, StoreError)
 
 
 def startup_message(exc: Exception) -> str:
+    if isinstance(exc, StoreDriverMissing):
+        return str(exc)
     if isinstance(exc, StoreError):
         return f"PA_STORE_URL: {exc} (is the database running?)"
     return str(exc)
