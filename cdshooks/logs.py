@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 
@@ -49,6 +50,17 @@ def setup(level: str = "INFO") -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def shape(value: object) -> str:
+    """What a caller-chosen string looks like, never what it says: a uuid as itself (random, no PHI), anything
+    else as its kind and length ("text(23)"), so free text a caller sent never reaches a log or the audit."""
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return value
+    return f"text({len(value)})" if isinstance(value, str) else type(value).__name__
 
 
 def event(msg: str, level: int = logging.INFO, **fields: object) -> None:

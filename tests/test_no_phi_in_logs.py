@@ -66,3 +66,30 @@ def test_no_name_identifier_or_token_in_any_log_line(client, library, log_text, 
     assert "hook call" in text and "feedback stored" in text  # the logs did capture the calls
     for secret in (NAME, "Quillfeather", MRN, TOKEN, FHIR_TOKEN):
         assert secret not in text, secret
+
+
+def test_a_free_text_hook_instance_is_logged_and_audited_only_by_its_shape(client, library, app, log_text):
+    """hookInstance is meant to be a uuid; a caller may put anything there (issue #24)."""
+    body = scenario_request("elx-approve", library)
+    body["hookInstance"] = free = f"{NAME} {MRN} admitted"
+    assert client.post("/cds-services/pa-order-sign", json=body).status_code == 200
+    text = log_text.getvalue()
+    assert NAME not in text and MRN not in text and f'"hook_instance": "text({len(free)})"' in text
+    rows = app.extensions["pa_store"].query("SELECT hook_instance FROM audit")
+    assert (f"text({len(free)})",) in rows and not any(NAME in r[0] for r in rows)
+    body["hookInstance"] = "d0e1c2b3-a4f5-4678-9abc-def012345678"  # a uuid is random: kept for correlation
+    client.post("/cds-services/pa-order-sign", json=body)
+    assert '"hook_instance": "d0e1c2b3-a4f5-4678-9abc-def012345678"' in log_text.getvalue()
+
+
+def test_the_dtr_contexts_kept_per_call_are_capped(client, library, app):
+    from cdshooks.web.api import MAX_CONTEXTS_PER_CALL
+
+    body = scenario_request("elx-approve", library)
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    body["context"]["draftOrders"]["entry"] = [{"resource": {**order, "id": f"o{i}"}} for i in range(30)]
+    before = app.extensions["pa_store"].query("SELECT COUNT(*) FROM dtr_context")[0][0]
+    response = client.post("/cds-services/pa-order-sign", json=body)
+    assert response.status_code == 200 and len(response.json["cards"]) == 30
+    after = app.extensions["pa_store"].query("SELECT COUNT(*) FROM dtr_context")[0][0]
+    assert after - before == MAX_CONTEXTS_PER_CALL

@@ -244,3 +244,17 @@ def test_readyz_is_ready_with_a_reachable_replay_store(tmp_path, trust):
     assert r.status_code == 200 and r.json["replay_store"] == "ok"
     (tmp_path / "store").mkdir()
     assert make_app(tmp_path / "store", trust).test_client().get("/readyz").json["replay_store"] == "ok"
+
+
+def test_a_refused_tokens_kid_and_the_callers_path_are_logged_only_by_shape(secured, keys, library, caplog):
+    """A kid or a URL path is the caller's free text: the log keeps its shape and the route, never the text."""
+    secret = "Zebediah-MRN-998877"
+    with caplog.at_level("INFO", logger="pa_advisor"):
+        assert call(secured, library, token(keys["ec"], kid=secret)).status_code == 401
+        # no such service: a 404 before any token check, and the path is never echoed into a log
+        assert call(secured, library, token(keys["ec"]), path=f"/cds-services/{secret}").status_code == 404
+        assert call(secured, library, "not-a-jwt").status_code == 401
+    logged = [(r.getMessage(), getattr(r, "reason", ""), getattr(r, "path", "")) for r in caplog.records]
+    assert secret not in repr(logged), logged
+    assert any(f"text({len(secret)})" in reason for _, reason, _ in logged), logged
+    assert all(path == "/cds-services/<service_id>" for _, _, path in logged if path), logged

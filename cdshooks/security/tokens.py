@@ -24,6 +24,7 @@ import jwt
 import yaml
 
 from cdshooks.errors import PAAdvisorError
+from cdshooks.logs import shape as logs_shape
 from cdshooks.store import Store, StoreError
 
 DEFAULT_ALGORITHMS = ("ES384", "RS384")
@@ -160,7 +161,7 @@ class KeyListClient:
             if now - self._fetched > self.ttl or (kid not in self._keys and now - self._fetched > self.cooldown):
                 self._fetch()
             if kid not in self._keys:
-                raise AuthError(f"kid: {kid!r} is not in the issuer's key list")
+                raise AuthError(f"kid: {logs_shape(kid)} is not in the issuer's key list")
             return self._keys[kid]
 
 
@@ -258,7 +259,7 @@ class Verifier:
     def _key(self, issuer: Issuer, kid: str, alg: str) -> jwt.PyJWK:
         if issuer.jwks_file:  # local keys win: nothing is fetched
             if kid not in issuer._file_keys:
-                raise AuthError(f"kid: {kid!r} is not in the issuer's JWKS file")
+                raise AuthError(f"kid: {logs_shape(kid)} is not in the issuer's JWKS file")
             return bind(issuer._file_keys[kid], alg)
         assert issuer.jku
         if issuer.jku_format == "key-list":
@@ -266,7 +267,7 @@ class Verifier:
         try:
             key = self._clients[issuer.jku].get_signing_key(kid)  # refetches the set once on an unknown kid
         except jwt.PyJWKClientError as exc:
-            raise AuthError(f"kid: {kid!r} not in the issuer's JWK Set ({type(exc).__name__})") from exc
+            raise AuthError(f"kid: {logs_shape(kid)} not in the issuer's JWK Set ({type(exc).__name__})") from exc
         return bind(key._jwk_data, alg)
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:

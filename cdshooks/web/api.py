@@ -51,7 +51,8 @@ def call_service(service_id: str) -> Response:
     hook_instance, status, result, body = "", 200, None, None
     try:
         body = json_body()
-        hook_instance = str(body.get("hookInstance", ""))[:100] if isinstance(body, dict) else ""
+        # A uuid is kept as itself; free text is a caller's and may carry anything: only its shape is kept.
+        hook_instance = logs.shape(body.get("hookInstance", "")) if isinstance(body, dict) else ""
         result = service.call(hook, body, _fhir_server_check(), base_url(), _kept_answers(store, body))
         return json_response(result.response)
     except (HttpError, RequestError, DataUnavailable) as exc:
@@ -76,7 +77,7 @@ def call_service(service_id: str) -> Response:
             # the caller: only the same issuer (or the holder of the EHR token of this call) may read it.
             bound = binding(claims.get("iss"), body)
             contexts = [(c.id, c.policy_id, c.patient_id, {**c.as_json(), "binding": bound})
-                        for c in (result.contexts if result else [])]
+                        for c in (result.contexts if result else [])][:MAX_CONTEXTS_PER_CALL]
             store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
                              orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency,
                              iss=claims.get("iss"), jti=claims.get("jti"), contexts=contexts,
@@ -169,7 +170,15 @@ def readyz() -> Response:
     return json_response({"status": "ready" if ready else "not-ready", **body}, 200 if ready else 503)
 
 
+# Coverage assertions kept for DTR per hook call: a call with hundreds of governed orders keeps the first ones
+# (the others' forms are blank), so one call cannot fill the store.
+MAX_CONTEXTS_PER_CALL = 20
 OPEN_ENDPOINTS = {"cds.healthz", "cds.readyz", "cds.metrics", "cds.openapi"}
+
+
+def _route() -> str:
+    """The route a request matched (e.g. /cds-services/<service_id>), never the path a caller wrote."""
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
 
 
 def _authenticate() -> Response | None:
@@ -179,6 +188,9 @@ def _authenticate() -> Response | None:
         return None
     if request.endpoint is None:  # no such route (or method): a 404 / 405 with an OperationOutcome, never a 401
         return None
+    if (request.view_args or {}).get("service_id", "") not in BY_ID and "service_id" in (request.view_args or {}):
+        return None  # no such service: the view's 404, and the caller's path is never echoed into a log
+
     settings = current_app.extensions["pa_settings"]
     auth = request.headers.get("Authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -191,7 +203,7 @@ def _authenticate() -> Response | None:
             try:
                 g.jwt = verifier.verify(token.strip(), audience)
             except AuthError as exc:
-                logs.event("DTR caller's JWT refused", logging.INFO, path=request.path, reason=exc.reason)
+                logs.event("DTR caller's JWT refused", logging.INFO, path=_route(), reason=exc.reason)
         return None
     if request.endpoint == "cds.discovery" and settings.open_discovery:
         return None
@@ -200,7 +212,7 @@ def _authenticate() -> Response | None:
             raise AuthError("no bearer JWT")
         g.jwt = verifier.verify(token.strip(), audience)
     except AuthError as exc:
-        logs.event("JWT refused", logging.WARNING, path=request.path, reason=exc.reason)
+        logs.event("JWT refused", logging.WARNING, path=_route(), reason=exc.reason)
         body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login"}]}
         return Response(json.dumps(body), status=401, mimetype="application/fhir+json",
                         headers={"WWW-Authenticate": "Bearer"})
@@ -238,7 +250,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         # A bug of ours: logged by class only (never the request), answered without internals.
-        logs.event("unexpected error", logging.ERROR, reason=type(exc).__name__, path=request.path)
+        logs.event("unexpected error", logging.ERROR, reason=type(exc).__name__, path=_route())
         return operation_outcome(500, "internal error")
 
     @app.after_request
