@@ -48,6 +48,8 @@ class JsonEndpoint:
     def __init__(self, path: str) -> None:
         self.body: Any = {}
         self.fetches = 0
+        self.status = 200  # what it answers (500: a jku that is down)
+        self.hold: threading.Event | None = None  # when set to an Event, every answer waits for it
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,8 +58,10 @@ class JsonEndpoint:
 
             def do_GET(self) -> None:  # noqa: N802
                 endpoint.fetches += 1
+                if endpoint.hold is not None:
+                    endpoint.hold.wait(30)
                 data = json.dumps(endpoint.body).encode()
-                self.send_response(200)
+                self.send_response(endpoint.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

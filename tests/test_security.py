@@ -258,3 +258,39 @@ def test_a_refused_tokens_kid_and_the_callers_path_are_logged_only_by_shape(secu
     assert secret not in repr(logged), logged
     assert any(f"text({len(secret)})" in reason for _, reason, _ in logged), logged
     assert all(path == "/cds-services/<service_id>" for _, _, path in logged if path), logged
+
+
+def test_forged_kids_cannot_storm_a_failing_jku_or_stall_real_calls(tmp_path, keys, library, jku_server):
+    """Issue #24: while an issuer's jku is down (or slow), forged tokens with random kids make at most one fetch at
+    a time and back off; a token whose kid is known is answered from the cache meanwhile."""
+    import threading
+
+    iss = "https://fetching-ehr.example.org"
+    jku_server.status, jku_server.hold = 200, None
+    jku_server.body = {"keys": [jwk(keys["ec"].public_key(), "jku-1", "ES384")]}
+    (tmp_path / "t.yaml").write_text(f"- iss: {iss}\n  jku: {jku_server.url}\n")
+    client = make_app(tmp_path, tmp_path / "t.yaml").test_client()
+    real = lambda: call(client, library, token(keys["ec"], kid="jku-1", iss=iss))  # noqa: E731
+    assert real().status_code == 200
+    fetched = jku_server.fetches
+    # The jku goes down and hangs: the first forged kid starts a fetch that waits on the server ...
+    jku_server.status, jku_server.hold = 500, threading.Event()
+    forged = [threading.Thread(target=lambda: call(client, library, token(keys["other"], kid=f"x{i}", iss=iss)))
+              for i in range(16)]
+    for t in forged:
+        t.start()
+    for _ in range(200):
+        if jku_server.fetches > fetched:
+            break
+        threading.Event().wait(0.01)
+    # ... and while it is in flight, a real call with the known kid is answered from the cache
+    assert real().status_code == 200
+    jku_server.hold.set()
+    for t in forged:
+        t.join(10)
+    assert jku_server.fetches == fetched + 1, "one fetch for sixteen forged tokens"
+    # after the failure it backs off: more forged tokens make no fetch at all
+    for i in range(20):
+        assert call(client, library, token(keys["other"], kid=f"y{i}", iss=iss)).status_code == 401
+    assert jku_server.fetches == fetched + 1
+    jku_server.status, jku_server.hold = 200, None

@@ -24,6 +24,7 @@ import jwt
 import yaml
 
 from cdshooks.errors import PAAdvisorError
+from cdshooks.logs import event as logs_event
 from cdshooks.logs import shape as logs_shape
 from cdshooks.store import Store, StoreError
 
@@ -127,42 +128,83 @@ def bind(jwk: dict, alg: str) -> jwt.PyJWK:
         raise AuthError(f"kid: unusable key ({type(exc).__name__})") from exc
 
 
-class KeyListClient:
-    """Keys published as the CRD request generator does: a JSON array of {"id": kid, "pem": JWK, ...}.
+def _jwks(data: Any) -> dict[str, dict]:
+    """A JWK Set: {"keys": [JWK, ...]}, by kid."""
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise AuthError("jku: not a JWK Set")
+    return {str(k["kid"]): k for k in data["keys"] if isinstance(k, dict) and k.get("kid")}
 
-    Fetched at the issuer's `jku`, cached for `ttl` seconds, and fetched again (at most every `cooldown`
-    seconds) when a token names a kid the cache does not hold — the generator makes a new key pair per page load.
+
+def _key_list(data: Any) -> dict[str, dict]:
+    """Keys as the CRD request generator publishes them: a JSON array of {"id": kid, "pem": JWK, ...}."""
+    if not isinstance(data, list):
+        raise AuthError("jku: the key list is not a JSON array")
+    return {str(i["id"]): i["pem"] for i in data
+            if isinstance(i, dict) and i.get("id") and isinstance(i.get("pem"), dict)}
+
+
+class KeySetClient:
+    """One issuer's keys fetched from its `jku` (a JWK Set, or the generator's key list), built so that forged
+    tokens cannot stall real calls:
+
+    - a kid already known is answered from the cache at once, even when the set is due for a refresh (one
+      background fetch renews it);
+    - an unknown kid may trigger a fetch, at most one per issuer at a time, made outside the lock (other callers
+      never wait on it), and at most every `cooldown` seconds — after a failed fetch too, with the wait doubled
+      up to `max_backoff`, so a jku that is down is not hammered by every forged token.
     """
 
-    def __init__(self, url: str, ttl: float = 3600, cooldown: float = 5, timeout: float = 5) -> None:
-        self.url, self.ttl, self.cooldown, self.timeout = url, ttl, cooldown, timeout
+    def __init__(self, url: str, fmt: str = "jwks", ttl: float = 3600, cooldown: float = 5, timeout: float = 5,
+                 max_backoff: float = 300) -> None:
+        self.url, self.ttl, self.cooldown, self.timeout, self.max_backoff = url, ttl, cooldown, timeout, max_backoff
+        self._parse = _key_list if fmt == "key-list" else _jwks
         self._keys: dict[str, dict] = {}
-        self._fetched = float("-inf")
+        self._fetched = float("-inf")  # when the keys were last read successfully
+        self._next_attempt = float("-inf")  # no fetch before this (cooldown, or back-off after a failure)
+        self._backoff = max(cooldown, 1.0)  # after a failure: at least a second, doubled each time
+        self._fetching = False
         self._lock = threading.Lock()
-
-    def _fetch(self) -> None:
-        import requests
-
-        try:
-            resp = requests.get(self.url, timeout=self.timeout, allow_redirects=False)
-            resp.raise_for_status()
-            items = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise AuthError(f"jku: key list unreadable ({type(exc).__name__})") from exc
-        if not isinstance(items, list):
-            raise AuthError("jku: the key list is not a JSON array")
-        self._keys = {str(i["id"]): i["pem"] for i in items
-                      if isinstance(i, dict) and i.get("id") and isinstance(i.get("pem"), dict)}
-        self._fetched = time.monotonic()
+        self.fetches = 0  # attempts, for the tests and the curious
 
     def get(self, kid: str) -> dict:
         with self._lock:
+            key = self._keys.get(kid)
             now = time.monotonic()
-            if now - self._fetched > self.ttl or (kid not in self._keys and now - self._fetched > self.cooldown):
-                self._fetch()
-            if kid not in self._keys:
-                raise AuthError(f"kid: {logs_shape(kid)} is not in the issuer's key list")
-            return self._keys[kid]
+            due = key is None or now - self._fetched > self.ttl
+            start = due and not self._fetching and now >= self._next_attempt
+            if start:
+                self._fetching = True
+        if start and key is not None:  # a known kid: answered now, the set renewed behind it
+            threading.Thread(target=self._refresh, daemon=True).start()
+        elif start:
+            self._refresh()
+            with self._lock:
+                key = self._keys.get(kid)
+        if key is None:
+            raise AuthError(f"kid: {logs_shape(kid)} is not in the issuer's key set")
+        return key
+
+    def _refresh(self) -> None:
+        import requests
+
+        self.fetches += 1
+        try:
+            resp = requests.get(self.url, timeout=self.timeout, allow_redirects=False)
+            resp.raise_for_status()
+            keys = self._parse(resp.json())
+        except (requests.RequestException, ValueError, AuthError) as exc:
+            with self._lock:
+                self._next_attempt = time.monotonic() + self._backoff
+                self._backoff = min(self._backoff * 2, self.max_backoff)
+                self._fetching = False
+            logs_event("key set fetch failed", reason=f"jku: {type(exc).__name__}; next try in "
+                                                      f"{self._next_attempt - time.monotonic():.0f} s")
+            return
+        with self._lock:
+            self._keys, self._fetched = keys, time.monotonic()
+            self._next_attempt = self._fetched + self.cooldown
+            self._backoff = max(self.cooldown, 1.0)
+            self._fetching = False
 
 
 class ReplayCache(Protocol):
@@ -246,14 +288,9 @@ class Verifier:
     def __init__(self, issuers: dict[str, Issuer], replay: ReplayCache, jwks_ttl: float = 3600,
                  refresh_cooldown: float = 5) -> None:
         self.issuers, self.replay = issuers, replay
-        fetched = [i for i in issuers.values() if i.jku and not i.jwks_file]
-        self._clients: dict[str, jwt.PyJWKClient] = {
-            i.jku: jwt.PyJWKClient(i.jku, cache_jwk_set=True, lifespan=jwks_ttl, timeout=5,
-                                   cooldown_duration=refresh_cooldown)
-            for i in fetched if i.jku_format == "jwks"
-        }
-        self._lists: dict[str, KeyListClient] = {
-            i.jku: KeyListClient(i.jku, jwks_ttl, refresh_cooldown) for i in fetched if i.jku_format == "key-list"
+        self.key_sets: dict[str, KeySetClient] = {
+            i.jku: KeySetClient(i.jku, i.jku_format, jwks_ttl, refresh_cooldown)
+            for i in issuers.values() if i.jku and not i.jwks_file
         }
 
     def _key(self, issuer: Issuer, kid: str, alg: str) -> jwt.PyJWK:
@@ -262,13 +299,7 @@ class Verifier:
                 raise AuthError(f"kid: {logs_shape(kid)} is not in the issuer's JWKS file")
             return bind(issuer._file_keys[kid], alg)
         assert issuer.jku
-        if issuer.jku_format == "key-list":
-            return bind(self._lists[issuer.jku].get(kid), alg)
-        try:
-            key = self._clients[issuer.jku].get_signing_key(kid)  # refetches the set once on an unknown kid
-        except jwt.PyJWKClientError as exc:
-            raise AuthError(f"kid: {logs_shape(kid)} not in the issuer's JWK Set ({type(exc).__name__})") from exc
-        return bind(key._jwk_data, alg)
+        return bind(self.key_sets[issuer.jku].get(kid), alg)
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         try:
