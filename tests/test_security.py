@@ -275,7 +275,7 @@ def test_forged_kids_cannot_storm_a_failing_jku_or_stall_real_calls(tmp_path, ke
     fetched = jku_server.fetches
     # The jku goes down and hangs: the first forged kid starts a fetch that waits on the server ...
     jku_server.status, jku_server.hold = 500, threading.Event()
-    forged = [threading.Thread(target=lambda: call(client, library, token(keys["other"], kid=f"x{i}", iss=iss)))
+    forged = [threading.Thread(target=call, args=(client, library, token(keys["other"], kid=f"x{i}", iss=iss)))
               for i in range(16)]
     for t in forged:
         t.start()
