@@ -24,6 +24,17 @@ def clip(text: str, limit: int = ECHO_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Characters that make CommonMark (and GitHub's) syntax: links, images, autolinks, raw HTML, emphasis, code,
+# strikethrough, entities. Text from the record or the request never forms any of it in a card.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!~&])")
+_SUMMARY_DROP = str.maketrans("", "", "[]<>!*_`~\\")
+
+
+def md(text: str) -> str:
+    """Text from the record, the request or a policy, as literal CommonMark: every syntax character escaped."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def _plain(item: str) -> str:
     """A reason or request without its policy citation, for the summary line; of alternatives, the first."""
     if item.startswith("one of: "):
@@ -45,7 +56,8 @@ def summary(ev: Evaluation) -> str:
         text = f"{drug} PA: document {n} item{'s' if n != 1 else ''} first — {_plain(ev.missing_documentation[0])}"
     else:
         text = f"{drug} PA likely denied — {_plain(ev.denial_reasons[0])}"
-    return clip(text, SUMMARY_MAX)
+    # The summary is plain text (CDS Hooks): markup characters from the record are dropped, not escaped.
+    return clip(text.translate(_SUMMARY_DROP), SUMMARY_MAX)
 
 
 def _deciding_leaves(r: CriterionResult, met_above: bool = False) -> list[tuple[CriterionResult, bool]]:
@@ -82,10 +94,10 @@ def _step_text(item: str, compact: bool = False) -> str:
         item = RECORD_SHOWS.sub("", item)
     head, sep, rest = item.partition(": ")
     if sep and " " not in head and rest.startswith(VERBS):
-        return item
+        return md(item)
     if item.startswith("one of: "):
-        return "Document one of: " + item.removeprefix("one of: ")
-    return f"Document {item}"
+        return "Document one of: " + md(item.removeprefix("one of: "))
+    return f"Document {md(item)}"
 
 
 def _steps(ev: Evaluation, payer: str, form: str | None, compact: bool = False) -> list[str]:
@@ -93,7 +105,7 @@ def _steps(ev: Evaluation, payer: str, form: str | None, compact: bool = False) 
     if ev.not_covered:
         steps.append(f"Do not submit under {ev.policy.id}: the policy lists this use as not covered.")
     for referral in ev.referrals:
-        steps.append(referral)
+        steps.append(md(referral))
     if ev.outcome is Outcome.DOCUMENTATION_NEEDED:
         steps += [_step_text(d, compact) for d in ev.missing_documentation]
         if form:
@@ -125,23 +137,23 @@ def detail(ev: Evaluation, scope: InScope, form: str | None = None) -> str:
 
 
 def _detail(ev: Evaluation, scope: InScope, form: str | None, compact: int) -> str:
-    payer = clip(scope.coverage.payer_name, 80)
+    payer = md(clip(scope.coverage.payer_name, 80))
     steps = _steps(ev, payer, form, compact > 0)
     blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))]
     if ev.denial_reasons:
-        blocks += ["**Why**", "\n".join(f"- {clip(d, 300)}" for d in ev.denial_reasons)]
+        blocks += ["**Why**", "\n".join(f"- {md(clip(d, 300))}" for d in ev.denial_reasons)]
     if ev.ambiguities and compact < 3:
         blocks += ["**Policy text is ambiguous here (reviewer judgment)**",
-                   "\n".join(f"- {clip(a, 300)}" for a in ev.ambiguities)]
+                   "\n".join(f"- {md(clip(a, 300))}" for a in ev.ambiguities)]
     tail = [line for line in [_met_line(ev)] if line and compact < 2]
-    tail += [f"_{clip(n, 240)}_" for n in ev.policy.notices if compact < 3]
+    tail += [f"_{md(clip(n, 240))}_" for n in ev.policy.notices if compact < 3]
     if scope.drug_match.by_text:
         tail.append("_The ordered drug was recognised by name only; check the order's coding._")
     # CRD dev-24: a card about some of the orders names them in human terms (the reference is in the extension).
     # A use the policy does not cover has no approval to speak of.
     approval = "" if ev.not_covered else f"Approval if granted: {ev.approval_duration}. "
-    tail.append(f"Order: {clip(scope.drug_match.display, 80)}, signed {ev.anchor}. {approval}"
-                f"{ev.pathway.value.title()} criteria of {ev.policy.source_document}.")
+    tail.append(f"Order: {md(clip(scope.drug_match.display, 80))}, signed {ev.anchor}. {md(approval)}"
+                f"{ev.pathway.value.title()} criteria of {md(ev.policy.source_document)}.")
     blocks += tail
     return "\n\n".join(blocks)
 

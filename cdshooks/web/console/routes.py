@@ -21,6 +21,18 @@ MARKDOWN_MAX = 20_000
 SERVICES = {h.hook: h.id for h in HOOKS}  # hook name → our service id
 
 
+# The console loads nothing from anywhere else: a remote image or script in a card's text cannot load (a FHIR
+# server the tester names is reached with fetch, hence connect-src http(s)).
+CSP = ("default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'; connect-src 'self' http: https:")
+
+
+@bp.after_request
+def _csp(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
 @bp.get("")
 def page() -> str:
     library = current_app.extensions["pa_library"]
