@@ -19,8 +19,8 @@ DOWN = f"http://127.0.0.1:{free_port()}"  # nothing listens here
 COMMANDS = [  # (what, args, a fragment of the one line)
     ("unknown command", ["frobnicate"], "No such command"),
     ("explain: missing file", ["explain", "/nonexistent/x.json", "--drug", "J1323"], "does not exist"),
-    ("explain: a folder", ["explain", str(ROOT), "--drug", "J1323"], "Is a directory"),
-    ("explain: not JSON", ["explain", str(ROOT / "README.md"), "--drug", "J1323"], "pa-advisor:"),
+    ("explain: a folder", ["explain", str(ROOT), "--drug", "J1323"], f"'{ROOT}' is a directory"),
+    ("explain: not JSON", ["explain", str(ROOT / "README.md"), "--drug", "J1323"], "README.md: not JSON"),
     ("explain: no policy for the drug", ["explain", BUNDLE, "--drug", "161"], "no policy governs drug '161'"),
     ("explain: bad date", ["explain", BUNDLE, "--drug", "J1323", "--date", "soon"], "'soon'"),
     ("lint: missing folder", ["lint", "--mappings", "/nonexistent"], "not a mappings folder"),
@@ -110,3 +110,23 @@ def test_a_metrics_folder_of_an_earlier_run_is_emptied_of_its_metrics(tmp_path):
     for name in ("counter_1.db", "histogram_22.db", "gauge_livesum_3.db"):
         (folder / name).write_bytes(b"x")
     assert shared_metrics_dir(str(folder)) == folder and not list(folder.iterdir())
+
+
+def test_explain_on_a_folder_or_a_file_that_is_not_json_names_it(tmp_path):
+    (tmp_path / "notes.txt").write_text("not json at all")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    _one_line(_cli(["explain", str(tmp_path), "--drug", "J1323"], tmp_path), "is a directory")
+    _one_line(_cli(["explain", str(tmp_path / "notes.txt"), "--drug", "J1323"], tmp_path), "notes.txt: not JSON")
+    _one_line(_cli(["explain", str(tmp_path / "list.json"), "--drug", "J1323"], tmp_path),
+              "list.json: not a FHIR resource or Bundle")
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _cli(["serve", "--dev", "--port", str(port)], tmp_path)
+    _one_line(done, f"port {port} on 127.0.0.1 is taken")

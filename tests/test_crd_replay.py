@@ -11,7 +11,7 @@ from test_api_contract import assert_no_empty_values
 
 from cdshooks.cli.ehr import searchset
 from cdshooks.fhir import models as fhir_models
-from cdshooks.service.cards import COVERAGE_INFO_URL
+from cdshooks.service.cards import COVERAGE_INFO_URL, md
 
 pytestmark = pytest.mark.integration
 HEX_BREAKING_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2va"  # the RI preset's non-hex hookInstance
@@ -50,7 +50,7 @@ def easy_to_miss(request: dict, response: dict) -> None:
         assert card["extension"]["davinci-crd.associated-resource"][0]["reference"] in drafts  # 13
         # 13: names the order in detail in human terms (its drug as the order codes it), never by a raw id
         order = drafts[card["extension"]["davinci-crd.associated-resource"][0]["reference"]]
-        assert f"Order: {order['medicationCodeableConcept']['coding'][0]['display']}" in card["detail"]
+        assert f"Order: {md(order['medicationCodeableConcept']['coding'][0]['display'])}" in card["detail"]
         assert card["extension"]["pa-advisor.evaluation"]["order"] not in card["detail"]
     assert response["systemActions"]  # 4: always on order-sign for in-scope orders
     assertion_ids: dict[str, set[str]] = {}

@@ -103,6 +103,10 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool, trust: st
     except STARTUP_ERRORS as exc:
         click.echo(f"pa-advisor: cannot start: {startup_message(exc)}", err=True)
         sys.exit(2)
+    if port and not _port_free(host, port):  # gunicorn would retry for a while, then exit with a traceback
+        click.echo(f"pa-advisor: cannot start: port {port} on {host} is taken (another server listens there); "
+                   "choose another with --port", err=True)
+        sys.exit(2)
     if settings.dev_mode:
         click.echo("*** DEV MODE: EHR JWTs are NOT verified. Never expose this to a network you do not trust. ***",
                    err=True)
@@ -193,15 +197,34 @@ def new_policy(source: Path, policy_id: str, drug: str, name: str | None, mappin
                f"--policy {policy_id}` until clean.")
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds: TIME_WAIT is no "taken"
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _load_resources(path: Path) -> list[dict]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a JSON file (not UTF-8 text)") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a FHIR resource or Bundle (a JSON {type(data).__name__})")
     if data.get("resourceType") == "Bundle":
         return [e["resource"] for e in data.get("entry", []) if isinstance(e, dict) and "resource" in e]
     return [data]
 
 
 @main.command()
-@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) or name")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="evaluate as of this date")
 @MAPPINGS_OPTION

@@ -103,6 +103,20 @@ def _resolve_prefetch(session: requests.Session, fhir: str, token: str | None, t
     return out
 
 
+def _refused(session: requests.Session, service: str, signer: Signer | None) -> str:
+    """Why a 401, as far as a caller can tell (the service says nothing on purpose)."""
+    if signer is None:
+        return "it checks EHR JWTs; sign with --sign-key (and --iss, --kid, --public-url)"
+    try:
+        ready = session.get(f"{service}/readyz", timeout=10).json()
+    except (requests.RequestException, ValueError):
+        ready = {}
+    if ready.get("replay_store") == "unreachable":
+        return "its JWT replay store (PA_REPLAY_STORE, e.g. Redis) is unreachable, so every token is refused"
+    return ("the signed token was not accepted: --public-url must equal the service's PA_PUBLIC_URL (the token's "
+            "aud), and --iss / --kid must match an issuer and key of its trust file")
+
+
 def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, service: str, prefetch: bool,
              requester: str | None, as_json: bool, today: date, signer: Signer | None = None) -> int:
     def auth(path: str) -> dict[str, str]:
@@ -111,7 +125,7 @@ def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, s
     with requests.Session() as session:
         found = session.get(f"{service}/cds-services", headers=auth("/cds-services"), timeout=30)
         if found.status_code == 401:
-            console.print("[red]the service refused the call (401): it checks EHR JWTs; sign with --sign-key[/red]")
+            console.print(f"[red]the service refused the call (401): {_refused(session, service, signer)}[/red]")
             return 1
         found.raise_for_status()
         services = found.json()["services"]
