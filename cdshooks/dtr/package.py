@@ -6,6 +6,7 @@ still kept; without one, or with an unknown one, the package is a blank form and
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from cdshooks.dtr.library import library
 from cdshooks.dtr.prefill import DtrContext, prefilled
 from cdshooks.dtr.questionnaire import key, questionnaire
 from cdshooks.errors import RequestError
-from cdshooks.fhir.record import PatientRecord, questionnaire_key
+from cdshooks.fhir.record import PatientRecord, questionnaire_key, type_and_id
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
 from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts
@@ -22,6 +23,11 @@ from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_conce
 MAX_PARAMETERS = 100
 # The issuer a context is bound to when the service runs without JWT verification (--dev).
 DEV_ISSUER = "dev"
+
+
+def digest(token: str) -> str | None:
+    """What is kept of a bearer token to recognise it later: its SHA-256 (never the token); None for no token."""
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,5 @@ def _not_this_assertion(ctx: DtrContext, req: PackageRequest) -> str | None:
 
 def patient_id(ref: Any) -> str | None:
     """The id of a `Patient/<id>` reference (relative, absolute or versioned), else None."""
-    if not isinstance(ref, str):
-        return None
-    parts = ref.split("/_history")[0].rstrip("/").split("/")
-    return parts[-1] if len(parts) >= 2 and parts[-2] == "Patient" else None
+    found = type_and_id(ref)
+    return found[1] if found and found[0] == "Patient" else None

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cdshooks.dtr.questionnaire import PATHWAY_LINK_ID, PATHWAY_SYSTEM, canonical, has_item, questionnaire
+from cdshooks.fhir.record import INFORMATION_ORIGIN
 from cdshooks.policy.model import CriterionResult, Evaluation, Policy, Status
 
-INFORMATION_ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin"
 EVIDENCE_MAX = 300
 
 

@@ -31,9 +31,7 @@ def parse_date(value: Any) -> date | None:
 def parse_instant(value: Any) -> datetime | None:
     """A FHIR date or dateTime as an aware instant (a date alone is its midnight UTC; a time without a zone is
     taken as UTC), so that "newest" compares real instants; None when it is not one."""
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return None
-    day = parse_date(value)
+    day = parse_date(value)  # FHIR's own pattern, or None
     if day is None:
         return None
     if "T" not in value:

@@ -148,12 +148,8 @@ class PatientRecord:
                 if isinstance(res, dict) and res.get("id") == ref[1:]:
                     return res
             return None
-        parts = ref.rstrip("/").split("/")
-        if "_history" in parts:
-            parts = parts[: parts.index("_history")]
-        if len(parts) >= 2:
-            return self._by_ref.get(f"{parts[-2]}/{parts[-1]}")
-        return None
+        found = type_and_id(ref)
+        return self._by_ref.get(f"{found[0]}/{found[1]}") if found else None
 
     @property
     def patient(self) -> dict | None:
@@ -225,6 +221,7 @@ class PatientRecord:
             for res in self.of(rtype):
                 ref = ref_of(res)
                 status = str(res.get("status") or "")
+                read_as = _as_type(res)
                 if ref in draft_ids or status == "entered-in-error":
                     continue
                 if rtype == "Procedure":
@@ -233,7 +230,7 @@ class PatientRecord:
                 else:
                     concepts = self.medication_concepts(res)
                     start, end = _medication_dates(res)
-                    if _as_type(res) == "MedicationStatement" and status == "active" and \
+                    if read_as == "MedicationStatement" and status == "active" and \
                             not isinstance(res.get("effectivePeriod"), dict):
                         end = None  # "taking it" as of a date: still ongoing, not a one-day exposure
                 # statusReason is one CodeableConcept on MedicationRequest/Procedure, a list elsewhere.
@@ -248,15 +245,15 @@ class PatientRecord:
                 out.append(
                     Exposure(
                         ref,
-                        _as_type(res),
+                        read_as,
                         concepts,
                         status,
                         start,
                         end,
                         reasons,
                         group,
-                        status in RECEIVED_STATUS.get(_as_type(res), set()),
-                        status in CURRENT_STATUS.get(_as_type(res), set()),
+                        status in RECEIVED_STATUS.get(read_as, set()),
+                        status in CURRENT_STATUS.get(read_as, set()),
                         is_local_route(res),
                         res,
                         _keys(concepts),
@@ -275,7 +272,8 @@ class PatientRecord:
             if qr.get("status") not in ("completed", "amended") or not isinstance(qr.get("item"), list):
                 continue
             key = questionnaire_key(qr.get("questionnaire"))
-            author = qr.get("author") if isinstance(qr.get("author"), dict) else {}
+            author = type_and_id((qr.get("author") or {}).get("reference") if isinstance(qr.get("author"), dict)
+                                 else None)
             when = parse_instant(qr.get("authored"))
             for item in _flatten_items(qr["item"]):
                 answers = item.get("answer") if isinstance(item.get("answer"), list) else []
@@ -283,7 +281,7 @@ class PatientRecord:
                     value = answer_value(answer) if isinstance(answer, dict) else None
                     if value is not None:
                         out[key][str(item.get("linkId"))].append(Answer(
-                            value, ref_of(qr), qr.get("authored"), when, _reference(author),
+                            value, ref_of(qr), qr.get("authored"), when, "/".join(author) if author else None,
                             _auto(item) or _auto(answer)))
         return out
 
@@ -304,7 +302,7 @@ class Answer:
 
     @property
     def author_type(self) -> str:
-        return author_type(self.author)
+        return self.author.split("/", 1)[0] if self.author else ""
 
 
 INFORMATION_ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/information-origin"
@@ -312,25 +310,21 @@ INFORMATION_ORIGIN = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/inf
 
 def _auto(element: Mapping[str, Any]) -> bool:
     """The DTR information-origin extension says this answer was auto-populated (not entered or overridden)."""
-    for ext in element.get("extension") or [] if isinstance(element.get("extension"), list) else []:
-        if isinstance(ext, dict) and ext.get("url") == INFORMATION_ORIGIN:
-            for sub in ext.get("extension") or []:
-                if isinstance(sub, dict) and sub.get("url") == "source" and sub.get("valueCode") == "auto":
-                    return True
-    return False
+    return any(isinstance(ext, dict) and ext.get("url") == INFORMATION_ORIGIN and
+               any(isinstance(sub, dict) and sub.get("url") == "source" and sub.get("valueCode") == "auto"
+                   for sub in as_list(ext.get("extension")))
+               for ext in as_list(element.get("extension")))
 
 
-def _reference(ref: Mapping[str, Any]) -> str | None:
-    """`Type/id` of a Reference (relative, absolute or with a version), or None."""
-    target = ref.get("reference")
-    if not isinstance(target, str) or "/" not in target:
+def type_and_id(ref: Any) -> tuple[str, str] | None:
+    """(type, id) of a reference string, relative, absolute or versioned ("…/Patient/1/_history/2"), or None."""
+    if not isinstance(ref, str):
         return None
-    parts = target.split("/_history")[0].rstrip("/").split("/")
-    return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 and parts[-1] else None
+    parts = ref.rstrip("/").split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return (parts[-2], parts[-1]) if len(parts) >= 2 and parts[-2] and parts[-1] else None
 
-
-def author_type(reference: str | None) -> str:
-    return reference.split("/", 1)[0] if reference else ""
 
 
 def questionnaire_key(canonical: Any) -> str:

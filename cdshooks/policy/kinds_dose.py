@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from cdshooks.fhir.codes import SYSTEMS, as_list
+from cdshooks.fhir.codes import SYSTEMS, as_list, codings_of, normalize_system
 from cdshooks.fhir.dates import effective, parse_date
 from cdshooks.fhir.quantity import quantity_of
 from cdshooks.fhir.record import ref_of
@@ -299,9 +299,9 @@ def _billing_units(c: Criterion, ctx: Context) -> Quantity | None:
     code = c.params.get("hcpcs_unit_code")
     if unit is None or not code:
         return None
-    coded = any(coding.get("system") in (SYSTEMS["hcpcs"],) and str(coding.get("code", "")).upper() == code
-                for concept in ctx.record.medication_concepts(ctx.order)
-                for coding in (concept.get("coding") or [] if isinstance(concept, dict) else []))
+    coded = any(normalize_system(coding.get("system")) == SYSTEMS["hcpcs"]
+                and str(coding.get("code", "")).upper() == code
+                for concept in ctx.record.medication_concepts(ctx.order) for coding in codings_of(concept))
     if not coded:
         return None
     qty = quantity_of((ctx.order.get("dispenseRequest") or {}).get("quantity"))
@@ -387,15 +387,14 @@ def dose(c: Criterion, ctx: Context) -> Result:
     split = " in this call's orders" if len(together) > len(steps) else " in one order"
     if "max_count" in phase:
         problems += _count_problems(ctx, together, int(phase["max_count"]))
-    if "max_cycle_days" in phase and all(d.days for d in together):
-        # One cycle is this many days of dosing (Blincyto: a 28-day continuous infusion), whatever the steps.
-        total = sum(d.days or 0 for d in together)
-        if total > phase["max_cycle_days"] + 1e-9:
-            problems.append(f"{total:g} days of dosing{split} exceeds one {phase['max_cycle_days']}-day cycle")
-    if phase.get("max_days") and len(together) > len(steps) and all(d.days for d in together):
-        total = sum(d.days or 0 for d in together)
-        if total > phase["max_days"] + 1e-9:
-            problems.append(f"{total:g} days of dosing{split} exceeds {phase['max_days']}")
+    total_days = sum(d.days or 0 for d in together) if all(d.days for d in together) else None
+    # One cycle is this many days of dosing (Blincyto: a 28-day continuous infusion), whatever the steps.
+    if total_days is not None and "max_cycle_days" in phase and total_days > phase["max_cycle_days"] + 1e-9:
+        problems.append(f"{total_days:g} days of dosing{split} exceeds one {phase['max_cycle_days']}-day cycle")
+    # A course split over orders (each order's own days are checked step by step above).
+    if total_days is not None and phase.get("max_days") and len(together) > len(steps) \
+            and total_days > phase["max_days"] + 1e-9:
+        problems.append(f"{total_days:g} days of dosing{split} exceeds {phase['max_days']}")
     ev = [Evidence(ctx.order_ref, f"{label}: " + "; ".join(_show(d) for d in steps))]
     if body:
         ev += body.evidence

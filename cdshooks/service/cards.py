@@ -71,8 +71,8 @@ def _deciding_leaves(r: CriterionResult, met_above: bool = False) -> list[tuple[
 def _met_line(ev: Evaluation) -> str:
     """The policy items the record meets. An item is met when a criterion citing it is met and none citing it
     failed or is still open where it could still decide; exclusions (the not-covered list) are never listed."""
-    exclusions = {x.criterion.id for r in ev.root.children if r.criterion in ev.policy.not_authorized
-                  for x in r.walk()}
+    excluded_roots = {c.id for c in ev.policy.not_authorized}
+    exclusions = {x.criterion.id for r in ev.root.children if r.criterion.id in excluded_roots for x in r.walk()}
     leaves = [(r, settled) for r, settled in _deciding_leaves(ev.root)
               if r.criterion.kind != "same_as" and r.criterion.id not in exclusions and not r.criterion.not_covered]
     open_items = {r.criterion.source for r, settled in leaves if r.status is not Status.MET and not settled}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -13,13 +12,14 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cdshooks import logs
-from cdshooks.dtr.package import DEV_ISSUER, Caller
+from cdshooks.dtr.package import DEV_ISSUER, digest
 from cdshooks.errors import DataUnavailable, RequestError, UnknownService
 from cdshooks.security.tokens import AuthError, Verifier, fhir_server_allowed
 from cdshooks.service.call import HookService
 from cdshooks.service.hooks import BY_ID
 from cdshooks.service.protocol import FEEDBACK_SCHEMA, check
 from cdshooks.store import Store, StoreError
+from cdshooks.web.dtr_routes import caller
 from cdshooks.web.http import HttpError, base_url, json_body, json_response
 
 bp = Blueprint("cds", __name__)
@@ -93,8 +93,7 @@ def _kept_answers(store: Store, body: Any) -> list[dict]:
         body.get("context"), dict) else None
     if not isinstance(patient, str) or not patient:
         return []
-    claims = g.get("jwt") or {}
-    who = Caller(iss=claims.get("iss") or (DEV_ISSUER if current_app.extensions["pa_verifier"] is None else None))
+    who = caller()
     try:
         return [r for binding, r in store.dtr_responses(patient) if who.may_read(binding)]
     except StoreError as exc:
@@ -109,8 +108,7 @@ def binding(iss: str | None, body: Any) -> dict[str, Any]:
     if isinstance(body, dict) and isinstance(body.get("fhirAuthorization"), dict):
         token = str(body["fhirAuthorization"].get("access_token") or "")
     server = body.get("fhirServer") if isinstance(body, dict) and isinstance(body.get("fhirServer"), str) else None
-    return {"iss": iss or DEV_ISSUER, "token_sha256": hashlib.sha256(token.encode()).hexdigest() if token else None,
-            "fhir_server": server}
+    return {"iss": iss or DEV_ISSUER, "token_sha256": digest(token), "fhir_server": server}
 
 
 def _fhir_server_check() -> Callable[[str], bool] | None:

@@ -7,7 +7,6 @@ policy. A pre-filled one needs the random coverage-assertion-id of a kept assert
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from datetime import date
@@ -160,14 +159,15 @@ def save_response() -> Response:
 
 
 def caller() -> pkg.Caller:
-    """Who is asking: in dev mode anyone (no verification), else the issuer of a verified EHR JWT and a hash of
-    the bearer token sent (a DTR app sends the EHR's own token)."""
+    """Who is asking (a DTR app, or a hook call reading its patient's kept answers): in dev mode anyone (no
+    verification), else the issuer of a verified EHR JWT and a hash of the bearer token sent (a DTR app sends
+    the EHR's own token)."""
     if current_app.extensions["pa_verifier"] is None:
         return pkg.Caller(iss=pkg.DEV_ISSUER)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
     claims = g.get("jwt") or {}
-    return pkg.Caller(iss=claims.get("iss"), token_sha256=hashlib.sha256(token.encode()).hexdigest() if token else None)
+    return pkg.Caller(iss=claims.get("iss"), token_sha256=pkg.digest(token))
 
 
 def _context(store: Store, assertion_id: str) -> DtrContext | None:
