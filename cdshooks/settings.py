@@ -21,6 +21,15 @@ DEFAULT_MAPPINGS = _bundled("mappings")
 FIXTURES_DIR = _bundled("fhir_fixtures")
 
 
+# Where the image's gunicorn listens (PA_BIND, deploy/gunicorn.conf.py); its HEALTHCHECK (`pa-advisor probe`)
+# reads the same variable, so a changed address is never probed on the old port.
+DEFAULT_BIND = "0.0.0.0:8080"
+
+
+def bind_address(environ: dict[str, str] | None = None) -> str:
+    return (os.environ if environ is None else environ).get("PA_BIND") or DEFAULT_BIND
+
+
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with; the message is one line naming the variable."""
 

@@ -6,6 +6,7 @@ import sys
 
 from cdshooks.logs import GUNICORN_LOGCONFIG
 from cdshooks.multiproc import MetricsDirError, shared_metrics_dir
+from cdshooks.settings import bind_address
 
 # Before any worker imports prometheus_client: every worker's metrics land in one folder, summed by /metrics.
 try:
@@ -14,7 +15,7 @@ except MetricsDirError as exc:  # one line, never a traceback, and never someone
     print(f"pa-advisor: {exc}", file=sys.stderr)
     raise SystemExit(2) from None
 
-bind = os.environ.get("PA_BIND", "0.0.0.0:8080")
+bind = bind_address()  # the HEALTHCHECK (`pa-advisor probe`) reads the same PA_BIND
 workers = int(os.environ.get("PA_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
 # Threaded workers: a slow client (or a slow-loris attack) holds one thread, not a whole worker, so /healthz and
 # other callers keep being answered. In production put a reverse proxy (nginx) in front: it buffers whole

@@ -35,6 +35,9 @@ COMMANDS = [  # (what, args, a fragment of the one line)
     ("serve: no trust and no --dev", ["serve"], "cannot start"),
     ("serve: trust file missing", ["serve", "--trust", "/nonexistent.yaml"], "does not exist"),
     ("serve: bad port", ["serve", "--dev", "--port", "http"], "'http'"),
+    ("ehr-key: a file", ["ehr-key", BUNDLE], "is a file"),
+    ("ehr-key: under a file", ["ehr-key", f"{BUNDLE}/keys"], "elx-approve.json"),
+    ("probe: nothing listens", ["probe", "--url", f"{DOWN}/readyz"], "not ready: cannot reach"),
 ]
 
 SETTINGS = [  # every PA_* variable `serve` reads, with a value it cannot use
@@ -130,3 +133,18 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path):
         port = taken.getsockname()[1]
         done = _cli(["serve", "--dev", "--port", str(port)], tmp_path)
     _one_line(done, f"port {port} on 127.0.0.1 is taken")
+
+
+def test_ehr_key_keeps_an_existing_pair(tmp_path):
+    first = _cli(["ehr-key", str(tmp_path / "keys")], tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("wrote"), first.stderr
+    public = (tmp_path / "keys" / "jwks.json").read_text()
+    again = _cli(["ehr-key", str(tmp_path / "keys")], tmp_path)
+    assert again.returncode == 0 and again.stdout.startswith("kept")
+    assert (tmp_path / "keys" / "jwks.json").read_text() == public  # a restarted stack still trusts its EHR
+
+
+def test_probe_reads_the_port_of_pa_bind(tmp_path):
+    port = free_port()
+    done = _cli(["probe"], tmp_path, PA_BIND=f"0.0.0.0:{port}")
+    _one_line(done, f"127.0.0.1:{port}/readyz")

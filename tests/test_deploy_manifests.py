@@ -72,3 +72,18 @@ def test_the_image_pins_every_runtime_dependency():
         name = re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower().replace("_", "-")
         assert name in pinned, f"{name} is not pinned in deploy/constraints.txt"
     assert "constraints.txt" in (ROOT / "deploy" / "Dockerfile").read_text()
+
+
+def test_the_pod_and_every_published_port_are_where_the_image_listens():
+    from cdshooks.settings import DEFAULT_BIND
+
+    (settings,) = [d for _, _, d in DOCS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "pa-advisor-settings"]
+    (deployment,) = [d for _, _, d in DOCS if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    bind = settings["data"].get("PA_BIND", DEFAULT_BIND)
+    assert container["ports"][0]["containerPort"] == int(bind.rpartition(":")[2])
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    for name in ("pa-advisor-1", "pa-advisor-2"):
+        port = compose["services"][name].get("environment", {}).get("PA_BIND", DEFAULT_BIND).rpartition(":")[2]
+        assert f"server {name}:{port}" in nginx

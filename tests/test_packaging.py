@@ -1,15 +1,18 @@
-"""A regular (not editable) install carries its mappings, fixtures, console and schemas: built as a wheel, installed
-into a folder of its own, and run from another folder."""
+"""A regular (not editable) install carries its mappings, fixtures, console and schemas: built as a wheel from the
+Docker build context (only what .dockerignore lets through, as the image's `pip install .` sees it), installed into
+a folder of its own, and run from another folder."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import requests
+from compose_local import build_context
 from loopback import CLI, wait_until_up
 
 from cdshooks.cli.sandbox import free_port
@@ -22,12 +25,16 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], **kw) -> subprocess.Co
 
 
 def test_a_regular_install_serves_lints_and_explains_from_any_folder(tmp_path):
-    wheels, site, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    wheels, site, elsewhere, context = (tmp_path / n for n in ("wheels", "site", "elsewhere", "context"))
     elsewhere.mkdir()
+    for name in build_context():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, context / name)
     env = {**os.environ, "PYTHONPATH": str(site)}
     env.pop("PA_MAPPINGS_DIR", None)
     built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
-                  str(ROOT)], tmp_path, os.environ.copy())
+                  str(context)], tmp_path, os.environ.copy())
     assert built.returncode == 0, built.stderr
     (wheel,) = wheels.glob("pa_advisor-*.whl")
     installed = _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],

@@ -1,4 +1,5 @@
-"""pa-advisor: serve · lint · new-policy · kinds · explain · fixtures load/new · db · hook (play the EHR)."""
+"""pa-advisor: serve · probe · lint · new-policy · kinds · explain · fixtures load/new · db · hook (play the EHR) ·
+ehr-key."""
 
 from __future__ import annotations
 
@@ -351,6 +352,34 @@ def fixtures_new(base: str, key: str, sets: tuple[str, ...], expect: str, pathwa
     expected = expectation(None if expect == "none" else expect, pathway, criteria)
     out = add_fixture(fixtures_dir or FIXTURES_DIR, base, key, sets, expected, describe, mappings_dir)
     click.echo(f"wrote {out} and its manifest entry")
+
+
+@main.command("ehr-key")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def ehr_key(folder: Path) -> None:
+    """Make a test EHR's signing key in FOLDER: ehr-key.jwk (private, for `hook --sign-key`) and jwks.json (public,
+    for a trust file's `jwks_file`). An existing pair is kept."""
+    from cdshooks.cli.ehr_cli import JWKS_FILE, KEY_FILE, write_key_pair
+
+    made = write_key_pair(folder)
+    click.echo(f"{'wrote' if made else 'kept'} {folder / KEY_FILE} and {folder / JWKS_FILE}")
+
+
+@main.command()
+@click.option("--url", default=None, help="the readiness URL (default: /readyz on the port of PA_BIND)")
+def probe(url: str | None) -> None:
+    """Exit 0 when the service answers /readyz with 200 (the image's HEALTHCHECK); one line and exit 1 otherwise."""
+    import requests
+
+    from cdshooks.settings import bind_address
+
+    url = url or f"http://127.0.0.1:{bind_address().rpartition(':')[2]}/readyz"
+    try:
+        status = requests.get(url, timeout=3).status_code
+    except requests.RequestException as exc:
+        raise click.ClickException(f"not ready: {_one_line(exc)}") from exc
+    if status != 200:
+        raise click.ClickException(f"not ready: {url} answered HTTP {status}")
 
 
 @main.command()

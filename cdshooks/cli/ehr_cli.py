@@ -61,6 +61,28 @@ class Signer:
         return {"Authorization": f"Bearer {token}"}
 
 
+KEY_FILE, JWKS_FILE = "ehr-key.jwk", "jwks.json"
+
+
+def write_key_pair(folder: Path) -> bool:
+    """A test EHR's signing key: FOLDER/ehr-key.jwk (private, for `hook --sign-key`) and FOLDER/jwks.json (public,
+    for a trust file's `jwks_file`). An existing pair is kept (a restarted stack keeps trusting it); False then."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private, public = folder / KEY_FILE, folder / JWKS_FILE
+    if private.exists() and public.exists():
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = public_jwk(key.public_key(), alg="ES384")
+    jwk["kid"] = thumbprint(jwk)
+    private_jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key)), "kid": jwk["kid"], "alg": "ES384"}
+    private.touch(mode=0o600)
+    private.write_text(json.dumps(private_jwk), encoding="utf-8")
+    public.write_text(json.dumps({"keys": [jwk]}, indent=2), encoding="utf-8")
+    return True
+
+
 def _get(session: requests.Session, url: str, token: str | None) -> Any:
     headers = {"Accept": "application/fhir+json"}
     if token:
