@@ -12,6 +12,7 @@ import pytest
 
 from cdshooks.cli.ehr import hook_request, prefetch_from_resources
 from cdshooks.cli.sandbox import SandboxError, fhir_sandbox, sekmet_executable
+from cdshooks.policy import evaluate
 from cdshooks.policy.loader import load_library
 from cdshooks.service.hooks import prefetch_specs
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings
@@ -23,15 +24,10 @@ MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 SCENARIOS = {s["key"]: s for s in MANIFEST["scenarios"]}
 
 
-@pytest.fixture(autouse=True, scope="session")
-def criterion_crashes_fail_the_suite():
-    """Production turns a crashing criterion into `missing`; under test a crash must fail loudly instead, or a
-    broken criterion would pass every 'missing' and 'documentation-needed' expectation."""
-    from cdshooks.policy import evaluate
-
-    saved, evaluate.CAUGHT = evaluate.CAUGHT, ()
-    yield
-    evaluate.CAUGHT = saved
+# Production turns a crashing criterion into `missing`; under test a crash must fail loudly instead, or a broken
+# criterion would pass every 'missing' and 'documentation-needed' expectation. Set on import, before any test
+# module evaluates at collection (tests/policy/test_pathways.py's EVALUATIONS).
+evaluate.CAUGHT = ()
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +56,12 @@ def client(app):
 def bundle_resources(key: str) -> list[dict[str, Any]]:
     bundle = json.loads((FIXTURES / SCENARIOS[key]["bundle"]).read_text())
     return [e["resource"] for e in bundle["entry"]]
+
+
+def needs_of(items: list[dict]) -> list[dict]:
+    """Every need of an evaluation extension's structured `missing`, through its alternatives."""
+    return [n for item in items for n in
+            ([item] if "oneOf" not in item else needs_of([x for option in item["oneOf"] for x in option]))]
 
 
 def scenario_request(key: str, library, hook: str = "order-sign", **kw: Any) -> dict[str, Any]:

@@ -7,8 +7,9 @@ import copy
 import re
 
 import pytest
-from conftest import SCENARIOS, scenario_request
+from conftest import SCENARIOS, needs_of, scenario_request
 
+from cdshooks.policy.model import Choice, Criterion, CriterionResult, Evidence, Need, Status
 from cdshooks.service import cards
 
 SIGN = "/cds-services/pa-order-sign"
@@ -42,10 +43,10 @@ def test_long_steps_are_whole_and_the_detail_stays_under_the_limit(client, libra
     card = card_of(client, library, "blin-mrd009")
     ev = card["extension"]["pa-advisor.evaluation"]
     assert len(card["detail"]) <= cards.DETAIL_MAX
-    for item in ev["missingDocumentation"]:
-        for alternative in item.removeprefix("one of: ").split("; or "):
-            for piece in cards.RECORD_SHOWS.split(alternative):
-                assert cards.md(piece) in card["detail"], piece
+    asked = [f"{n['source']}: {n['request']}" for n in needs_of(ev["missing"])]
+    assert len(asked) > 3
+    for text in asked:
+        assert cards.md(text) in card["detail"], text
 
 
 def test_steps_fit_2000_characters_by_shorter_wording(monkeypatch, client, library):
@@ -98,12 +99,28 @@ def test_the_pdac_review_is_part_of_the_abecma_submission_step(client, library):
     assert any("Precision Drug Action Committee (PDAC)" in s and s.startswith("Submit") for s in steps(card))
 
 
+def _need(source: str, text: str, request: str | None = None, shown: str | None = None) -> Need:
+    c = Criterion(id="c", kind="attestation", text=text, source=source, request=request)
+    return Need(CriterionResult(c, Status.MISSING, (Evidence("Observation/1", shown),) if shown else ()))
+
+
 def test_steps_never_end_mid_word():
-    assert cards._step_text("I.A.2: Document that the prescriber is an oncologist") == \
+    assert cards._step_text(_need("I.A.2", "x", "Document that the prescriber is an oncologist")) == \
         "I.A.2: Document that the prescriber is an oncologist"
-    assert cards._step_text("I.A.7: At least 4 prior lines") == "Document I.A.7: At least 4 prior lines"
-    long = "I.A.7: " + " ".join(["word"] * 200)
-    assert cards._step_text(long).endswith("word")
+    assert cards._step_text(_need("I.A.7", "At least 4 prior lines")) == "Document I.A.7: At least 4 prior lines"
+    long = " ".join(["word"] * 200)
+    assert cards._step_text(_need("I.A.7", long)).endswith("word")
+
+
+def test_alternatives_read_as_one_step_and_what_the_record_shows_goes_first_when_compact():
+    one, two, three = _need("A", "first"), _need("B", "second", shown="a 2025 result"), _need("C", "third")
+    choice = Choice(((one,), (two, three)))
+    assert cards._step_text(choice) == \
+        "Document one of: A: first; or B: second (the record shows: a 2025 result) and C: third"
+    assert cards._step_text(choice, compact=True) == "Document one of: A: first; or B: second and C: third"
+    # A choice inside an option is bracketed; a single option is its items together.
+    assert cards._step_text(Choice(((one, choice),))) == \
+        "Document A: first and (one of: A: first; or B: second (the record shows: a 2025 result) and C: third)"
 
 
 def test_the_manifest_is_not_edited_by_the_card_tests():

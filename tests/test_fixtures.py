@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SCENARIOS, scenario_request
+from conftest import SCENARIOS, needs_of, scenario_request
 from markdown_it import MarkdownIt
 
-from cdshooks.service.cards import RECORD_SHOWS, md
+from cdshooks.service.cards import md
 
 # Raw identifiers a clinician should never read in a card: FHIR references and value-set ids.
 FHIR_REF = re.compile(r"\b(?:Patient|Condition|Observation|Medication\w*|Procedure|Coverage|Practitioner\w*|"
@@ -49,9 +49,10 @@ def check_card(key: str, card: dict, ev: dict) -> None:
         assert re.search(r"^1\. ", card["detail"], re.M), key
         # Every item to document is a whole step: never cut mid-word, no alternative dropped (only what the
         # record already shows may be left out to keep the detail short).
-        for item in ev["missingDocumentation"]:
-            for piece in RECORD_SHOWS.split(item.removeprefix("one of: ")):
-                assert md(piece) in card["detail"], (key, piece)
+        assert len(ev["missing"]) == len(ev["missingDocumentation"])
+        for need in needs_of(ev["missing"]):
+            asked = f"{need['source']}: {need['request']}" if "source" in need else need["request"]
+            assert md(asked) in card["detail"], (key, asked)
         assert "Document I.A.2: Document" not in card["detail"] and ": Document Document" not in card["detail"]
     if ev.get("notCovered"):
         assert "Approval if granted" not in card["detail"], key

@@ -26,7 +26,18 @@ it). Parameter types: *value set* is the id of a value set in `mappings/valueset
 
 
 def meaning(kind: str) -> str:
-    return MEANING.get(kind) or inspect.getdoc(KINDS[kind]) or ""
+    return MEANING.get(kind) or inspect.getdoc(KINDS[kind].evaluate) or ""
+
+
+def needs(kind: str) -> str:
+    """What the kind reads of the record and how its DTR item is answered (its registration)."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return ""
+    reads = ", ".join(sorted(spec.reads)) or "nothing of the record (the order, or a DTR answer)"
+    answer = "yes/no" if spec.answer == "boolean" else spec.answer
+    extra = " (an attachment with `report`)" if spec.answer == "boolean" and "report" in spec.optional else ""
+    return f"Reads: {reads}. DTR answer: {answer}{extra}."
 
 
 def param_type(name: str) -> str:
@@ -54,6 +65,8 @@ def markdown(mappings: Path) -> str:
     for kind in sorted(PARAMS):
         required, optional = PARAMS[kind]
         parts.append(f"## {kind}\n\n{' '.join(meaning(kind).split())}\n")
+        if needs(kind):
+            parts.append(needs(kind) + "\n")
         if required | optional:
             rows = [f"| `{p}` | {'required' if p in required else 'optional'} | {param_type(p)} |"
                     for p in sorted(required) + sorted(optional)]
@@ -69,6 +82,8 @@ def markdown(mappings: Path) -> str:
 def _entry(kind: str, example: dict[str, Any] | None) -> str:
     required, optional = PARAMS[kind]
     lines = [f"{kind}", "  " + meaning(kind).replace("\n", "\n  ")]
+    if needs(kind):
+        lines.append("  " + needs(kind))
     lines.append("  required: " + (", ".join(f"{p} ({param_type(p)})" for p in sorted(required)) or "—"))
     lines.append("  optional: " + (", ".join(f"{p} ({param_type(p)})" for p in sorted(optional)) or "—"))
     if kind == "dose":

@@ -18,6 +18,7 @@ from cdshooks.policy.evaluate import evaluate
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Status
 from cdshooks.policy.routing import governing_policies, match_coverage, order_concepts, routes_to
+from cdshooks.service import wording
 from cdshooks.service.hooks import prefetch_specs
 from cdshooks.settings import Settings
 
@@ -77,8 +78,8 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
             table.add_row(c.source or "", "  " * max(r.depth, 0) + c.text[:90], status, evidence)
         console.print(table)
         console.print(f"[bold]Outcome:[/bold] {ev.outcome.value}   approval duration: {ev.approval_duration}")
-        for item in ev.missing_documentation:
-            console.print(f"  document: {item}")
-        for item in ev.denial_reasons:
-            console.print(f"  not met: {item}")
+        for item in ev.missing:
+            console.print(f"  document: {wording.requirement(item)}", markup=False)
+        for r in ev.denials:
+            console.print(f"  not met: {wording.denial(r)}", markup=False)
     return 0

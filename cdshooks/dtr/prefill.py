@@ -14,7 +14,7 @@ from typing import Any
 
 from cdshooks.dtr.questionnaire import PATHWAY_LINK_ID, PATHWAY_SYSTEM, canonical, has_item, questionnaire
 from cdshooks.fhir.record import INFORMATION_ORIGIN
-from cdshooks.policy.model import CriterionResult, Evaluation, Policy, Status
+from cdshooks.policy.model import Basis, CriterionResult, Evaluation, Policy, Status
 
 EVIDENCE_MAX = 300
 
@@ -48,7 +48,7 @@ def context_of(assertion_id: str, patient_id: str, ev: Evaluation) -> DtrContext
     for r in ev.root.walk():
         if has_item(r.criterion) and r.criterion.id not in decided:
             decided[r.criterion.id] = {"status": r.status.value, "evidence": _evidence(r)[:EVIDENCE_MAX],
-                                       "value": r.value, "applies": not (r.note or "").startswith("does not apply")}
+                                       "value": r.value, "applies": r.basis is not Basis.NOT_APPLICABLE}
     return DtrContext(assertion_id, ev.policy.id, patient_id, ev.order_ref, ev.pathway.value, decided)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cdshooks.dtr import expressions
+from cdshooks.policy.kinds import KINDS
 from cdshooks.policy.model import Criterion, Policy, humane_unit
 
 DTR_QUESTIONNAIRE_PROFILE = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"
@@ -54,15 +55,10 @@ def answer_keys(policy: Policy, alias: str) -> tuple[str, ...]:
 
 
 def answer_type(c: Criterion) -> str:
-    """A count of lines is an integer, a lab a decimal in the threshold's unit, a report an attachment; every
-    other criterion is a yes/no attestation."""
-    if c.kind == "lines":
-        return "integer"
-    if c.kind == "lab":
-        return "decimal"
-    if c.kind == "documentation" and c.params.get("report"):
-        return "attachment"
-    return "boolean"
+    """The item's type, as the criterion's kind registers it (policy/kinds.py): a count of lines is an integer, a
+    lab a decimal in the threshold's unit, a report an attachment; any other criterion a yes/no attestation."""
+    kind = KINDS.get(c.kind)
+    return kind.answer_type(c) if kind else "boolean"
 
 
 def question(c: Criterion) -> str:

@@ -36,7 +36,6 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 class FetchResult:
     resources: list[dict] = field(default_factory=list)
     error: str | None = None  # set when the data could not be read (or only partly)
-    complete: bool = True
 
 
 class FhirClient:
@@ -159,20 +158,20 @@ class FhirClient:
             try:
                 data = self._get(url, token, deadline, what)
             except FhirError as exc:
-                out.error, out.complete = exc.reason, False
+                out.error = exc.reason
                 return out
             if data["resourceType"] != "Bundle":
-                out.error, out.complete = f"expected a Bundle, got {data['resourceType']}", False
+                out.error = f"expected a Bundle, got {data['resourceType']}"
                 return out
             out.resources += _entries(data)
             pages += 1
             url = _next_link(data, base)
             if url and pages >= self.settings.fhir_max_pages:
-                out.error, out.complete = f"stopped after {pages} pages", False
+                out.error = f"stopped after {pages} pages"
                 return out
             if len(out.resources) > self.settings.max_bundle_entries:
                 out.resources = out.resources[: self.settings.max_bundle_entries]
-                out.error, out.complete = "too many entries", False
+                out.error = "too many entries"
                 return out
         return out
 
@@ -190,7 +189,7 @@ class FhirClient:
                     out[key] = fut.result()
                 else:
                     fut.cancel()
-                    out[key] = FetchResult(error="deadline exceeded", complete=False)
+                    out[key] = FetchResult(error="deadline exceeded")
             return out
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

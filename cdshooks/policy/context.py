@@ -13,7 +13,6 @@ from cdshooks.policy.model import Evidence, Result, Status
 
 # What the older attestation alias (urn:pa-advisor:Questionnaire:pa-attestation) may answer: criteria only a
 # document or the prescriber can decide, counts of prior lines, lab values with no standard code.
-ALIAS_KINDS = frozenset({"documentation", "lines", "lab"})
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Context:
     anchor: date
     drug: CodeSet
     # Questionnaire keys (record.questionnaire_key) whose answers decide criteria: the policy's own DTR
-    # questionnaire, and the older attestation alias (which answers only ALIAS_KINDS).
+    # questionnaire, and the older attestation alias (which answers only the kinds registered with alias=True).
     questionnaires: tuple[str, ...]
     # medicaid / medicare / commercial / marketplace, from the Coverage that routed the order (None if unknown).
     line_of_business: str | None = None
@@ -80,13 +79,13 @@ class Context:
         return [(exp, label) for exp, label in self.matching(codes)
                 if exp.received and not (before_anchor and exp.start and exp.start > self.anchor)]
 
-    def answer(self, link_id: str, within_days: int | None = None, kind: str | None = None) -> Answer | None:
+    def answer(self, link_id: str, within_days: int | None = None, alias: bool = False) -> Answer | None:
         """The newest answer (by its real instant) for this criterion in any of the questionnaires that decide
         it, among those that may decide: see `trusted`. `within_days` narrows the window (a lab's look-back).
         The older attestation alias (a key that is no `Questionnaire/<id>` of ours) answers only its own items:
-        attestations, reported counts and lab values (`ALIAS_KINDS`), never a criterion of another kind of any
-        policy that shares its id."""
-        keys = [k for k in self.questionnaires if kind in ALIAS_KINDS or k.startswith("Questionnaire/")]
+        attestations, reported counts and lab values (`alias`: their kinds say so), never a criterion of another
+        kind of any policy that shares its id."""
+        keys = [k for k in self.questionnaires if alias or k.startswith("Questionnaire/")]
         found = [a for key in keys for a in self.record.attestations.get(key, {}).get(link_id, ())
                  if self.trusted(a, within_days)]
         return max(found, key=lambda a: a.when or datetime.min.replace(tzinfo=UTC), default=None)
@@ -113,10 +112,10 @@ class Context:
         mine = {str(requester.get("reference") or ""), str(self.signing_user or "")}
         return "the prescriber" if a.author in mine else "another practitioner"
 
-    def attestation(self, link_id: str, kind: str | None = None) -> Result | None:
+    def attestation(self, link_id: str, alias: bool = False) -> Result | None:
         """A DTR answer for this criterion, if the record holds one that may decide: yes → met, no → not-met; an
         attached report → met (the report is provided; its reading is the reviewer's)."""
-        answer = self.answer(link_id, kind=kind)
+        answer = self.answer(link_id, alias=alias)
         if answer is None:
             return None
         who = self._who(answer)
@@ -131,8 +130,8 @@ class Context:
         return None
 
     def attested_value(self, link_id: str, within_days: int | None = None,
-                       kind: str | None = None) -> tuple[Any, Evidence] | None:
-        answer = self.answer(link_id, within_days, kind)
+                       alias: bool = False) -> tuple[Any, Evidence] | None:
+        answer = self.answer(link_id, within_days, alias)
         if answer is None:
             return None
         return answer.value, Evidence(answer.reference, f"attested: {answer.value} (by {self._who(answer)})",

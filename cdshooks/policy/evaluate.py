@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import ref_of
 from cdshooks.policy.context import Context
 from cdshooks.policy.kinds import KINDS
 from cdshooks.policy.model import (
+    Basis,
+    Choice,
     Criterion,
     CriterionResult,
     Evaluation,
     Evidence,
+    Need,
     Outcome,
     Pathway,
     Policy,
+    Requirement,
     Result,
     Status,
 )
@@ -21,8 +27,6 @@ from cdshooks.policy.model import (
 MET, NOT_MET, MISSING = Status.MET, Status.NOT_MET, Status.MISSING
 # Crashes a criterion turns into `missing` in production; the test suite sets this to () so they fail loudly.
 CAUGHT: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)
-# Criteria met by the absence of something in the record, which a prescriber's answer can contradict.
-ABSENCE_KINDS = frozenset({"no_diagnosis", "no_prior", "concurrent"})
 OUTCOMES = {MET: Outcome.LIKELY_APPROVED, NOT_MET: Outcome.LIKELY_DENIED, MISSING: Outcome.DOCUMENTATION_NEEDED}
 
 
@@ -52,32 +56,33 @@ class _Run:
         if c.is_combinator:
             children = tuple(self.run(child, depth + 1) for child in c.children)
             status = combine(c.kind, [r.status for r in children], int(c.params.get("n", 1)))
-            result = CriterionResult(c, status, (), None, children, depth)
+            result = CriterionResult(c, status, (), None, children, depth, basis=Basis.CHILDREN)
         elif c.kind == "same_as":
             result = self._same_as(c, depth)
         else:
-            r = self._leaf(c)
-            result = CriterionResult(c, r.status, r.evidence, r.note, depth=depth, value=r.value)
+            r, basis = self._leaf(c)
+            result = CriterionResult(c, r.status, r.evidence, r.note, depth=depth, value=r.value, basis=basis)
         if c.applies_if:
             result = self._conditional(result, c.applies_if, depth)
         self.done[c.id] = result
         return result
 
-    def _leaf(self, c: Criterion) -> Result:
+    def _leaf(self, c: Criterion) -> tuple[Result, Basis]:
+        basis, kind = Basis.RECORD, KINDS[c.kind]
         try:
-            r = KINDS[c.kind](c, self.ctx)
+            r = kind(c, self.ctx)
         except CAUGHT as exc:
             # Unreadable data makes a criterion missing with a reason; it never fails the evaluation.
-            r = Result(MISSING, (), f"could not evaluate: {type(exc).__name__}")
-        if r.status is MISSING and (answer := self.ctx.attestation(c.id, c.kind)):
+            r, basis = Result(MISSING, (), f"could not evaluate: {type(exc).__name__}"), Basis.UNREADABLE
+        if r.status is MISSING and (answer := self.ctx.attestation(c.id, kind.alias)):
             # Where the record cannot decide, the prescriber's DTR answer does (e.g. a lab with no standard code).
-            r = answer
-        elif r.status is MET and c.kind in ABSENCE_KINDS and (answer := self.ctx.attestation(c.id, c.kind)) \
+            return answer, Basis.ANSWER
+        if r.status is MET and kind.absence and (answer := self.ctx.attestation(c.id, kind.alias)) \
                 and answer.status is NOT_MET:
             # Absence in the record is not proof of absence: a prescriber who answers that the exclusion applies
             # ("no CNS involvement": No) documents it.
-            r = answer
-        return r
+            return answer, Basis.ANSWER
+        return r, basis
 
     def _result_of(self, ref: str, depth: int) -> CriterionResult | None:
         if ref not in self.done and ref in self.policy.criteria_by_id:
@@ -92,14 +97,14 @@ class _Run:
         what = cond.criterion.text
         if cond.status is NOT_MET:
             return CriterionResult(r.criterion, MET, (), f"does not apply: {what} — not the case", r.children,
-                                   r.depth)
-        return CriterionResult(r.criterion, MISSING, r.evidence,
-                               f"applies only if {what}; {r.note or r.status.value}", r.children, r.depth)
+                                   r.depth, basis=Basis.NOT_APPLICABLE, about=cond.criterion)
+        return CriterionResult(r.criterion, MISSING, r.evidence, f"applies only if {what}; {r.note or r.status.value}",
+                               r.children, r.depth, basis=Basis.CONDITIONAL, about=cond.criterion)
 
     def _same_as(self, c: Criterion, depth: int) -> CriterionResult:
         other = self._result_of(c.params["ref"], depth)
         if other is None:
-            return CriterionResult(c, MISSING, (), "not evaluated", (), depth)
+            return CriterionResult(c, MISSING, (), "not evaluated", (), depth, basis=Basis.MIRROR)
         label = other.criterion.source or other.criterion.id
         note = f"follows {label} ({other.criterion.text})" + (f"; {c.params['note']}" if c.params.get("note") else "")
         status = other.status
@@ -108,14 +113,14 @@ class _Run:
             # when it is met), an open criterion counts as this.
             status = Status(c.params["missing_as"])
             note += f"; open, taken as {status.value}"
-        return CriterionResult(c, status, (), note, (), depth)
+        return CriterionResult(c, status, (), note, (), depth, basis=Basis.MIRROR, about=other.criterion)
 
 
-def _missing_docs(r: CriterionResult, out: list[str], run: _Run, inside: bool = False) -> None:
+def _missing_docs(r: CriterionResult, out: list[Requirement], run: _Run, inside: bool = False) -> None:
     """What to document: the missing leaves on the paths that still decide the outcome. Alternatives become one
-    plain "one of" list, however deeply the policy nests them; an alternative that needs several items lists
-    them joined by "and". Inside an alternative a mirrored criterion (same_as) is part of what that alternative
-    needs (the POMP pathway still needs the CD19 report), so its own items are listed there."""
+    flat Choice, however deeply the policy nests them; an alternative that needs several items is one option
+    of them all. Inside an alternative a mirrored criterion (same_as) is part of what that alternative needs
+    (the POMP pathway still needs the CD19 report), so its own items are listed there."""
     if r.status is not MISSING:
         return
     if r.criterion.kind == "same_as":
@@ -124,52 +129,50 @@ def _missing_docs(r: CriterionResult, out: list[str], run: _Run, inside: bool = 
             _missing_docs(target, out, run, inside)
         return
     if not r.children:
-        out.append(_request(r))
+        out.append(Need(r))
         return
     if r.criterion.kind in ("any", "at_least"):
-        options: list[str] = []
+        options: list[tuple[Requirement, ...]] = []
         for child in r.children:
-            needs: list[str] = []
+            needs: list[Requirement] = []
             _missing_docs(child, needs, run, True)
-            needs = list(dict.fromkeys(needs))
-            if len(needs) == 1:  # a nested choice joins this one
-                options.extend(needs[0].removeprefix("one of: ").split("; or "))
+            needs = _unique(needs)
+            if len(needs) == 1 and isinstance(needs[0], Choice):  # a nested choice joins this one
+                options.extend(needs[0].options)
             elif needs:
-                options.append(" and ".join(f"({n})" if n.startswith("one of: ") else n for n in needs))
-        options = list(dict.fromkeys(options))
-        if len(options) == 1:
-            out.append(options[0])
+                options.append(tuple(needs))
+        options = list({tuple(x.key for x in o): o for o in options}.values())
+        if len(options) == 1 and len(options[0]) == 1:
+            out.append(options[0][0])
         elif options:
-            out.append("one of: " + "; or ".join(options))
+            out.append(Choice(tuple(options)))
         return
     for child in r.children:
         _missing_docs(child, out, run, inside)
 
 
-def _any_missing_leaf(r: CriterionResult, out: list[str]) -> None:
+def _unique(items: list[Requirement]) -> list[Requirement]:
+    seen: dict[tuple, Requirement] = {}
+    for x in items:
+        seen.setdefault(x.key, x)
+    return list(seen.values())
+
+
+def _first_of_each(results: list[CriterionResult], key: Callable[[CriterionResult], tuple]) -> tuple:
+    seen: dict[tuple, CriterionResult] = {}
+    for r in results:
+        seen.setdefault(key(r), r)
+    return tuple(seen.values())
+
+
+def _any_missing_leaf(r: CriterionResult, out: list[Requirement]) -> None:
     """Fallback when the tree is missing only through mirrors: every missing leaf, same_as included."""
     if r.status is not MISSING:
         return
     if not r.children:
-        out.append(_request(r))
+        out.append(Need(r))
     for child in r.children:
         _any_missing_leaf(child, out)
-
-
-def _request(r: CriterionResult) -> str:
-    """What to document, and what the record already shows about it (a stale lab, the history to judge)."""
-    c = r.criterion
-    shown = f" (the record shows: {shorten(r.evidence[0].text, 120)})" if r.evidence and not r.children else ""
-    return (f"{c.source}: " if c.source else "") + (c.request or c.text) + shown
-
-
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary (never mid-word) with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
-    return cut + "…"
 
 
 def _denials(r: CriterionResult, out: list[CriterionResult], run: _Run) -> None:
@@ -211,12 +214,6 @@ def _ids(r: CriterionResult) -> set[str]:
     return {x.criterion.id for x in r.walk()}
 
 
-def _reason(r: CriterionResult) -> str:
-    c = r.criterion
-    why = r.note or "; ".join(e.text for e in r.evidence[:2]) or "not met"
-    return f"{c.source + ': ' if c.source else ''}{c.text} — {why}"
-
-
 def _ambiguity_applies(r: CriterionResult) -> bool:
     """Whether the ambiguous reading is this patient's (criterion.ambiguity_when), e.g. the 45 kg band overlap
     only for a weight of 45 kg, the struck IMiD names only when the IMiD given is one of them."""
@@ -240,26 +237,24 @@ def _deceased(ctx: Context) -> CriterionResult | None:
         text = "the record shows the patient died" + (f" on {when.isoformat()}" if when else "") + \
             " (correct the record if this is wrong)"
         c = Criterion(id="deceased", kind="never", text="Member is alive", source=None)
-        return CriterionResult(c, NOT_MET, (Evidence(ref_of(patient), text),))
+        return CriterionResult(c, NOT_MET, (Evidence(ref_of(patient), text),), basis=Basis.DECEASED)
     return None
 
 
 def evaluate(policy: Policy, ctx: Context) -> Evaluation:
     run = _Run(policy, ctx)
-    pathway, spec, notes = Pathway.INITIAL, policy.initial, []
-    if policy.continued and policy.continued_when:
-        selector = run.run(policy.continued_when)
-        if selector.status is MET:
-            pathway, spec = Pathway.CONTINUED, policy.continued
-            notes.append("continued-therapy criteria apply: " + "; ".join(e.text for e in selector.evidence))
+    pathway, spec = Pathway.INITIAL, policy.initial
+    if policy.continued and policy.continued_when and run.run(policy.continued_when).status is MET:
+        pathway, spec = Pathway.CONTINUED, policy.continued
     root_c = Criterion(
         id="$root", kind="all", text=f"{policy.title}: {pathway.value} approval",
         children=(spec.criteria,) + policy.not_authorized, where=policy.file,
     )
     root = run.run(root_c, -1)
     if dead := _deceased(ctx):
-        root = CriterionResult(root.criterion, NOT_MET, (), None, (dead, *root.children), root.depth)
-    docs: list[str] = []
+        root = CriterionResult(root.criterion, NOT_MET, (), None, (dead, *root.children), root.depth,
+                               basis=Basis.CHILDREN)
+    docs: list[Requirement] = []
     denials: list[CriterionResult] = []
     _missing_docs(root, docs, run)
     if root.status is MISSING and not docs:
@@ -278,13 +273,11 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
         pathway=pathway,
         outcome=OUTCOMES[root.status],
         root=root,
-        missing_documentation=tuple(dict.fromkeys(docs)),
-        denial_reasons=tuple(dict.fromkeys(_reason(r) for r in denials)),
-        ambiguities=tuple(dict.fromkeys(f"{r.criterion.source}: {r.criterion.ambiguity}" for r in deciding)),
+        missing=tuple(_unique(docs)),
+        denials=_first_of_each(denials, lambda r: (r.criterion.id, r.note, tuple(e.text for e in r.evidence[:2]))),
+        ambiguous=_first_of_each(deciding, lambda r: (r.criterion.source, r.criterion.ambiguity)),
         approval_duration=spec.duration_for(ctx.line_of_business),
-        coverage_ref=None,
         anchor=ctx.anchor.isoformat(),
-        notes=tuple(notes),
         not_covered=not_covered,
         # A use the policy excludes outright is not referred elsewhere.
         referrals=() if not_covered else tuple(dict.fromkeys(r.criterion.referral for r in failed

@@ -51,7 +51,7 @@ def lab(c: Criterion, ctx: Context) -> Result:
     threshold: Quantity = c.params["threshold"]
     rows, stale = _in_window(ctx, _series(ctx, c.params["codes"]), c.params.get("lookback_days"))
     # A reported value counts only when answered inside this lab's own look-back window.
-    attested = ctx.attested_value(c.id, c.params.get("lookback_days"), c.kind)
+    attested = ctx.attested_value(c.id, c.params.get("lookback_days"), alias=True)
     if not rows and attested and (reported := _reported(attested[0], threshold.unit)) is not None:
         # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber (a DTR answer).
         ev = attested[1]

@@ -282,7 +282,7 @@ def lines(c: Criterion, ctx: Context) -> Result:
     (it is a lower bound), otherwise the criterion is missing — a count is never guessed downwards.
     """
     need = int(c.params["min"])
-    attested = ctx.attested_value(c.id, kind=c.kind)
+    attested = ctx.attested_value(c.id, alias=True)
     if attested and isinstance(attested[0], int) and not isinstance(attested[0], bool):
         value, ev = attested
         return Result(Status.MET if value >= need else Status.NOT_MET, (ev,), value=value)

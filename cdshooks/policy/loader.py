@@ -284,7 +284,6 @@ def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], paye
         continued=continued,
         continued_when=continued_when,
         not_authorized=not_auth,
-        dose_limits_text=data.get("dose_limits", ""),
         links=tuple(Link(link["label"], link["url"]) for link in data.get("links", [])),
         outline=tuple(data["outline"]),
         text_numbering=dict(data.get("text_numbering", {})),

@@ -86,6 +86,19 @@ class Result:
     value: float | None = None
 
 
+class Basis(StrEnum):
+    """What decided a criterion's status, for every edge to branch on (never the wording of its note)."""
+
+    RECORD = "record"  # the record's evidence (or its absence), by the criterion's own kind
+    ANSWER = "answer"  # a prescriber's DTR answer
+    NOT_APPLICABLE = "not-applicable"  # its applies_if condition is not the case: met, as it does not apply
+    CONDITIONAL = "conditional"  # its applies_if condition is open: only met stands
+    MIRROR = "mirror"  # same_as: another criterion's status
+    UNREADABLE = "unreadable"  # the data could not be evaluated
+    CHILDREN = "children"  # a combinator: its children's statuses
+    DECEASED = "deceased"  # the patient is recorded as deceased
+
+
 @dataclass(frozen=True)
 class CriterionResult:
     criterion: Criterion
@@ -95,12 +108,51 @@ class CriterionResult:
     children: tuple[CriterionResult, ...] = ()
     depth: int = 0
     value: float | None = None
+    basis: Basis = Basis.RECORD
+    # MIRROR: the criterion followed; CONDITIONAL / NOT_APPLICABLE: the applies_if condition.
+    about: Criterion | None = None
 
     def walk(self) -> list[CriterionResult]:
         out = [self]
         for child in self.children:
             out.extend(child.walk())
         return out
+
+
+@dataclass(frozen=True)
+class Need:
+    """One criterion still to document; `shown` is what the record already says about it (a stale lab)."""
+
+    result: CriterionResult
+
+    @property
+    def criterion(self) -> Criterion:
+        return self.result.criterion
+
+    @property
+    def shown(self) -> Evidence | None:
+        r = self.result
+        return r.evidence[0] if r.evidence and not r.children else None
+
+    @property
+    def key(self) -> tuple:
+        return ("need", self.criterion.id, self.shown.text if self.shown else None)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Alternatives: documenting every item of any one option is enough. A single option is a set of items
+    that only count together."""
+
+    options: tuple[tuple[Need | Choice, ...], ...]
+
+    @property
+    def key(self) -> tuple:
+        return ("choice", tuple(tuple(x.key for x in option) for option in self.options))
+
+
+# One item of an evaluation's missing documentation.
+Requirement = Need | Choice
 
 
 @dataclass(frozen=True)
@@ -158,7 +210,6 @@ class Policy:
     continued: PathwaySpec | None
     continued_when: Criterion | None
     not_authorized: tuple[Criterion, ...]
-    dose_limits_text: str
     links: tuple[Link, ...]
     source_document: str
     file: str
@@ -187,13 +238,13 @@ class Evaluation:
     pathway: Pathway
     outcome: Outcome
     root: CriterionResult
-    missing_documentation: tuple[str, ...]
-    denial_reasons: tuple[str, ...]
-    ambiguities: tuple[str, ...]
+    # What to document (documentation-needed), the decisive not-met results (likely-denied), and the results
+    # whose policy text is ambiguous where they decide: data; the words are the edges' (service/wording.py).
+    missing: tuple[Requirement, ...]
+    denials: tuple[CriterionResult, ...]
+    ambiguous: tuple[CriterionResult, ...]
     approval_duration: str
-    coverage_ref: str | None
     anchor: str
-    notes: tuple[str, ...] = ()
     # A not-covered use (coverage-information covered = not-covered), and referrals to other policies.
     not_covered: bool = False
     referrals: tuple[str, ...] = ()

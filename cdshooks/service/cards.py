@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from cdshooks.policy.model import CriterionResult, Evaluation, Outcome, Status
+from cdshooks.policy.model import CriterionResult, Evaluation, Need, Outcome, Requirement, Status
 from cdshooks.policy.routing import InScope
+from cdshooks.service import wording
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 COVERAGE_INFO_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -35,27 +36,23 @@ def md(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", text)
 
 
-def _plain(item: str) -> str:
-    """A reason or request without its policy citation, for the summary line; of alternatives, the first."""
-    if item.startswith("one of: "):
-        return _plain(item.removeprefix("one of: ").split("; or ")[0]) + " (or an alternative)"
-    item = item.split(" (the record shows: ")[0]
-    head, sep, rest = item.partition(": ")
-    return rest if sep and " " not in head else item
+def _why(r: CriterionResult) -> str:
+    """A decisive reason without its policy citation, for the summary line."""
+    return f"{r.criterion.text} — {wording.why(r)}"
 
 
 def summary(ev: Evaluation) -> str:
     """Outcome first, then the decisive reason or the next step (≤ 140 characters)."""
     drug = ev.policy.drug_name
     if ev.not_covered:
-        text = f"{drug}: not covered for this use — {_plain(ev.denial_reasons[0])}"
+        text = f"{drug}: not covered for this use — {_why(ev.denials[0])}"
     elif ev.outcome is Outcome.LIKELY_APPROVED:
         text = f"{drug} PA likely approved: the record meets every {ev.policy.id} criterion"
     elif ev.outcome is Outcome.DOCUMENTATION_NEEDED:
-        n = len(ev.missing_documentation)
-        text = f"{drug} PA: document {n} item{'s' if n != 1 else ''} first — {_plain(ev.missing_documentation[0])}"
+        n = len(ev.missing)
+        text = f"{drug} PA: document {n} item{'s' if n != 1 else ''} first — {wording.first(ev.missing[0])}"
     else:
-        text = f"{drug} PA likely denied — {_plain(ev.denial_reasons[0])}"
+        text = f"{drug} PA likely denied — {_why(ev.denials[0])}"
     # The summary is plain text (CDS Hooks): markup characters from the record are dropped, not escaped.
     return clip(text.translate(_SUMMARY_DROP), SUMMARY_MAX)
 
@@ -81,23 +78,18 @@ def _met_line(ev: Evaluation) -> str:
     return f"**Met:** {', '.join(met)}" if met else ""
 
 
-# What the record already shows about an item to document: the first wording dropped to fit the detail.
-RECORD_SHOWS = re.compile(r" \(the record shows: [^()]*(?:\([^()]*\)[^()]*)*\)")
 # Requests that already start with what to do read as written; others get "Document" in front.
 VERBS = ("Document", "Submit", "Record", "Confirm", "Attest", "Code", "Order", "Report", "State", "Set", "Provide")
 
 
-def _step_text(item: str, compact: bool = False) -> str:
+def _step_text(item: Requirement, compact: bool = False) -> str:
     """One missing-documentation item as a step, whole (never clipped): "Document I.A.7: …", or "I.A.2: Document
-    that …" when the request says what to do itself. `compact` drops what the record already shows."""
-    if compact:
-        item = RECORD_SHOWS.sub("", item)
-    head, sep, rest = item.partition(": ")
-    if sep and " " not in head and rest.startswith(VERBS):
-        return md(item)
-    if item.startswith("one of: "):
-        return "Document one of: " + md(item.removeprefix("one of: "))
-    return f"Document {md(item)}"
+    that …" when the request says what to do itself. `compact` drops what the record already shows (the first
+    wording to go when the detail is too long)."""
+    text = wording.requirement(item, shown=not compact)
+    if isinstance(item, Need) and (item.criterion.request or item.criterion.text).startswith(VERBS):
+        return md(text)
+    return f"Document {md(text)}"
 
 
 def _steps(ev: Evaluation, payer: str, form: str | None, compact: bool = False) -> list[str]:
@@ -107,7 +99,7 @@ def _steps(ev: Evaluation, payer: str, form: str | None, compact: bool = False) 
     for referral in ev.referrals:
         steps.append(md(referral))
     if ev.outcome is Outcome.DOCUMENTATION_NEEDED:
-        steps += [_step_text(d, compact) for d in ev.missing_documentation]
+        steps += [_step_text(d, compact) for d in ev.missing]
         if form:
             steps.append(f"Or complete the {ev.policy.id} questionnaire in your EHR's documentation (DTR) app: it "
                          "asks only what the record does not show, and the answers count at the next signing.")
@@ -140,11 +132,11 @@ def _detail(ev: Evaluation, scope: InScope, form: str | None, compact: int) -> s
     payer = md(clip(scope.coverage.payer_name, 80))
     steps = _steps(ev, payer, form, compact > 0)
     blocks = ["**Next steps**", "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))]
-    if ev.denial_reasons:
-        blocks += ["**Why**", "\n".join(f"- {md(clip(d, 300))}" for d in ev.denial_reasons)]
-    if ev.ambiguities and compact < 3:
+    if ev.denials:
+        blocks += ["**Why**", "\n".join(f"- {md(clip(wording.denial(d), 300))}" for d in ev.denials)]
+    if ev.ambiguous and compact < 3:
         blocks += ["**Policy text is ambiguous here (reviewer judgment)**",
-                   "\n".join(f"- {md(clip(a, 300))}" for a in ev.ambiguities)]
+                   "\n".join(f"- {md(clip(wording.ambiguity(a), 300))}" for a in ev.ambiguous)]
     tail = [line for line in [_met_line(ev)] if line and compact < 2]
     tail += [f"_{md(clip(n, 240))}_" for n in ev.policy.notices if compact < 3]
     if scope.drug_match.by_text:
@@ -184,6 +176,9 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
             item["evidence"] = [e.as_json() for e in r.evidence]
         if r.note:
             item["note"] = r.note
+        item["basis"] = r.basis.value
+        if r.about is not None:
+            item["about"] = r.about.id
         criteria.append(item)
     out: dict[str, Any] = {
         "order": ev.order_ref,
@@ -192,18 +187,42 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
         "pathway": ev.pathway.value,
         "outcome": ev.outcome.value,
         "criteria": criteria,
-        "missingDocumentation": list(ev.missing_documentation),
+        # The stable text, and the same items as data beside it (`missing`, `denials`).
+        "missingDocumentation": [wording.requirement(x) for x in ev.missing],
+        "missing": [_requirement_json(x) for x in ev.missing],
         "approvalDuration": ev.approval_duration,
         "anchorDate": ev.anchor,
     }
-    if ev.denial_reasons:
-        out["denialReasons"] = list(ev.denial_reasons)
-    if ev.ambiguities:
-        out["ambiguities"] = list(ev.ambiguities)
+    if ev.denials:
+        out["denialReasons"] = [wording.denial(r) for r in ev.denials]
+        out["denials"] = [_denial_json(r) for r in ev.denials]
+    if ev.ambiguous:
+        out["ambiguities"] = [wording.ambiguity(r) for r in ev.ambiguous]
     if ev.not_covered:
         out["notCovered"] = True
     if ev.referrals:
         out["referrals"] = list(ev.referrals)
+    return out
+
+
+def _requirement_json(item: Requirement) -> dict[str, Any]:
+    """A need ({criterion, source, request, recordShows}) or {"oneOf": [[…], …]}: any one option, all its items."""
+    if isinstance(item, Need):
+        c = item.criterion
+        out: dict[str, Any] = {"criterion": c.id, "request": c.request or c.text}
+        if c.source:
+            out["source"] = c.source
+        if item.shown:
+            out["recordShows"] = item.shown.as_json()
+        return out
+    return {"oneOf": [[_requirement_json(x) for x in option] for option in item.options]}
+
+
+def _denial_json(r: CriterionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"criterion": r.criterion.id, "text": r.criterion.text, "basis": r.basis.value,
+                           "why": wording.why(r), "evidence": [e.reference for e in r.evidence]}
+    if r.criterion.source:
+        out["source"] = r.criterion.source
     return out
 
 

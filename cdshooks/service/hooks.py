@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdshooks.fhir.codes import SYSTEMS
-from cdshooks.policy.kinds_dose import body_codes
+from cdshooks.policy.kinds import DATA, KINDS
 from cdshooks.policy.loader import Library
+from cdshooks.policy.model import Criterion
 from cdshooks.service.protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
 
 CRD_VERSIONS = ["2.2"]
-LAB_KINDS = {"lab": ("codes",), "flc": ("kappa", "lambda", "ratio"), "disease_status": ("codes",),
-             "progression_window": ("codes",), "lines": ("status_codes",)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ class PrefetchSpec:
     resource_type: str | None  # None for a single read whose type depends on the context
     required: bool = False
     user: bool = False
+    # The kinds' data group (policy/kinds.py DATA) it serves: asked only when a mapped criterion reads it.
+    data: str | None = None
 
 
 def fill_template(template: str, patient_id: Any, user_id: Any) -> str | None:
@@ -74,44 +75,59 @@ def fill_template(template: str, patient_id: Any, user_id: Any) -> str | None:
 def lab_codes(library: Library) -> list[str]:
     """system|code of every observation code the mappings read, for a narrow Observation template."""
     codes: set[tuple[str, str]] = set()
-    for policy in library.policies:
-        for c in policy.criteria_by_id.values():  # every criterion, nested ones included
-            for key in LAB_KINDS.get(c.kind, ()):
-                if key in c.params:
-                    codes.update(c.params[key].codes)
-            if c.kind == "dose":
-                codes.update(body_codes(c))
+    for c in _criteria(library):
+        read = KINDS[c.kind].observation_codes if c.kind in KINDS else None
+        if read:
+            codes.update(read(c))
     return sorted(f"{s}|{c}" for s, c in codes if s == SYSTEMS["loinc"])
 
 
+def _criteria(library: Library) -> Iterable[Criterion]:
+    """Every criterion of every policy, nested ones included."""
+    return (c for policy in library.policies for c in policy.criteria_by_id.values())
+
+
+def data_read(library: Library) -> frozenset[str]:
+    """The record data the mapped criteria read (their kinds' `reads`)."""
+    return frozenset(d for c in _criteria(library) if c.kind in KINDS for d in KINDS[c.kind].reads)
+
+
 def prefetch_specs(library: Library) -> tuple[PrefetchSpec, ...]:
+    """The discovery's prefetch templates: the patient, the coverage and the DTR answers always; the rest only
+    when a mapped criterion's kind reads that data."""
     p = "{{context.patientId}}"
-    return (
+    meds = "medications"
+    specs = (
         PrefetchSpec("patient", f"Patient/{p}", "Patient", required=True),
         PrefetchSpec("coverage", f"Coverage?patient={p}&status=active", "Coverage", required=True),
-        PrefetchSpec("conditions", f"Condition?patient={p}", "Condition"),
+        PrefetchSpec("conditions", f"Condition?patient={p}", "Condition", data="conditions"),
         # Medications named by reference come along (`_include`): a Medication coded only by ingredient is the
         # only place the drug is named.
         PrefetchSpec("medicationRequests", f"MedicationRequest?patient={p}&_include=MedicationRequest:medication",
-                     "MedicationRequest"),
+                     "MedicationRequest", data=meds),
         PrefetchSpec("medicationAdministrations",
                      f"MedicationAdministration?patient={p}&_include=MedicationAdministration:medication",
-                     "MedicationAdministration"),
+                     "MedicationAdministration", data=meds),
         PrefetchSpec("medicationStatements",
-                     f"MedicationStatement?patient={p}&_include=MedicationStatement:medication", "MedicationStatement"),
+                     f"MedicationStatement?patient={p}&_include=MedicationStatement:medication", "MedicationStatement",
+                     data=meds),
         PrefetchSpec("medicationDispenses",
-                     f"MedicationDispense?patient={p}&_include=MedicationDispense:medication", "MedicationDispense"),
-        PrefetchSpec("procedures", f"Procedure?patient={p}", "Procedure"),
-        PrefetchSpec("allergies", f"AllergyIntolerance?patient={p}", "AllergyIntolerance"),
+                     f"MedicationDispense?patient={p}&_include=MedicationDispense:medication", "MedicationDispense",
+                     data=meds),
+        PrefetchSpec("procedures", f"Procedure?patient={p}", "Procedure", data="procedures"),
+        PrefetchSpec("allergies", f"AllergyIntolerance?patient={p}", "AllergyIntolerance", data="allergies"),
         # combo-code: a result filed as a panel's component is found by the component's code too.
         PrefetchSpec("observations", f"Observation?patient={p}&combo-code={','.join(lab_codes(library))}",
-                     "Observation"),
+                     "Observation", data="observations"),
         PrefetchSpec("attestations", f"QuestionnaireResponse?patient={p}&status=completed,amended",
                      "QuestionnaireResponse"),
-        PrefetchSpec("user", "{{context.userId}}", None, user=True),
+        PrefetchSpec("user", "{{context.userId}}", None, user=True, data="practitioner"),
         PrefetchSpec("userRoles", "PractitionerRole?practitioner={{userPractitionerId}}", "PractitionerRole",
-                     user=True),
+                     user=True, data="practitioner"),
     )
+    assert {s.data for s in specs if s.data} == DATA, "every data group a kind may read has its templates"
+    read = data_read(library)
+    return tuple(s for s in specs if s.data is None or s.data in read)
 
 
 def specs_for(hook: HookSpec, specs: Iterable[PrefetchSpec]) -> tuple[PrefetchSpec, ...]:

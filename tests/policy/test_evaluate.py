@@ -43,7 +43,7 @@ def test_in_production_a_crashing_criterion_is_missing_with_its_reason_never_an_
     policy = Policy(id="P", title="T", payer_label="X", applies_to=(), drug_name="D", drug_codes=EMPTY,
                     drug_coding={}, ambiguous_codes=EMPTY, indication=EMPTY, excluded_codes=EMPTY,
                     initial=PathwaySpec(broken, {"default": "12 months"}), continued=None, continued_when=None,
-                    not_authorized=(), dose_limits_text="", links=(), source_document="S", file="f")
+                    not_authorized=(), links=(), source_document="S", file="f")
     ev = engine.evaluate(policy, context())
     (result,) = [r for r in ev.root.walk() if r.criterion.id == "broken"]
     assert result.status is Status.MISSING and result.note == "could not evaluate: KeyError"

@@ -34,7 +34,7 @@ def test_fixture_outcome_offline(key):
         assert ev is None, f"{key}: expected no card"
         return
     assert ev is not None, f"{key}: not in scope"
-    assert ev.outcome.value == expected["outcome"], (key, ev.missing_documentation, ev.denial_reasons)
+    assert ev.outcome.value == expected["outcome"], (key, ev.missing, ev.denials)
     assert ev.pathway.value == expected["pathway"]
     got = statuses(ev)
     for cid, status in expected["criteria"].items():

@@ -18,7 +18,7 @@ from cdshooks.fhir.record import PatientRecord
 from cdshooks.policy import evaluate as engine
 from cdshooks.policy.context import Context
 from cdshooks.policy.loader import load_library
-from cdshooks.policy.model import CriterionResult, Outcome, Result, Status
+from cdshooks.policy.model import Basis, CriterionResult, Outcome, Result, Status
 from cdshooks.policy.routing import orders_in_scope
 from cdshooks.service.hooks import prefetch_specs
 from cdshooks.settings import DEFAULT_MAPPINGS
@@ -128,7 +128,7 @@ def test_a_record_failing_only_one_leaf_gets_the_outcome_that_leaf_implies(key, 
     original = engine._Run._leaf
 
     def forced_leaf(self, c):
-        return Result(forced, (), "forced by the test") if c.id == leaf else original(self, c)
+        return (Result(forced, (), "forced by the test"), Basis.RECORD) if c.id == leaf else original(self, c)
 
     monkeypatch.setattr(engine._Run, "_leaf", forced_leaf)
     assert engine.evaluate(policy, ctx).outcome is IMPLIED[(state, forced)]
