@@ -32,7 +32,7 @@ def _app(**settings):
     tmp = Path(tempfile.mkdtemp(prefix="pa-bench-"))
     app = create_app(Settings(dev_mode=True, store_url=f"sqlite:///{tmp / 'store.db'}", log_level="WARNING",
                               **settings))
-    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    app.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
     return app
 
 
@@ -86,7 +86,7 @@ def fanout(delay_ms: int) -> None:
     client = app.test_client()
     s = scenario()
     with sekmet_with_fixtures() as (fhir, token), delaying_proxy(fhir, delay_ms / 1000) as proxied:
-        from cdshooks.cli.ehr import hook_request
+        from cdshooks.ehr.request import hook_request
 
         body = hook_request("order-sign", s["patientId"], s["draftOrders"], user_id=s["userId"],
                             fhir_server=proxied, token=token)

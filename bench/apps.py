@@ -19,7 +19,7 @@ from cdshooks.web.app import create_app
 def create_bench_app() -> Flask:
     settings = Settings.from_env(dev_mode=True, store_url=os.environ.get("PA_STORE_URL", "sqlite:////tmp/pa-bench.db"))
     app = create_app(settings)
-    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    app.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
     # The PA response for the benchmark request, computed by the harness before the server started.
     path = os.environ.get("PA_BENCH_RESPONSE")
     recorded = open(path, "rb").read() if path else b'{"cards": []}'

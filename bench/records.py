@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from cdshooks.cli.ehr import hook_request, prefetch_from_resources
+from cdshooks.ehr.request import hook_request, prefetch_from_resources
 from cdshooks.policy.loader import Library
 from cdshooks.service.hooks import prefetch_specs
 

@@ -1,13 +1,23 @@
 """Domain errors. Only the HTTP layer (api.py) turns them into status codes and OperationOutcomes.
 
-PAAdvisorError
+PAAdvisorError                 every error the package raises on purpose (tests/test_layout.py checks)
  ├── MappingError          a mapping or value-set file is invalid (names file and JSON path); stops start-up
+ ├── ConfigError           the service cannot start with these settings (web/app.py)
+ ├── SettingsError         a PA_* value it cannot use (settings.py; also a ValueError)
+ ├── StoreError            the store is unreachable or unusable (store/); StoreDriverMissing below it
+ ├── MetricsDirError       PA_METRICS_DIR holds other files (multiproc.py)
+ ├── AuthError             an EHR JWT is refused (security/tokens.py)                     → 401
+ ├── TrustConfigError      the trust file is unusable (security/tokens.py); stops start-up
  ├── RequestError          the hook request is unusable                                  → 400
  │    ├── UnknownService   no service with that id                                       → 404
  │    └── NotAllowed       a trusted caller asked for something its trust entry does not allow → 403
  ├── DataUnavailable       required data absent from prefetch and not fetchable           → 412
- └── FhirError             one FHIR read failed (status, reason); caught by record.py and
-                           turned into "could not read X", never raised through a hook call
+ ├── FhirError             one FHIR read failed (status, reason); caught by record.py and
+ │                         turned into "could not read X", never raised through a hook call
+ ├── HttpError             a web-layer status with its message (web/http.py)
+ ├── UnitError             a UCUM unit the loader cannot use (policy/units.py)
+ ├── JsonRejected          a body that is not strict JSON (strict_json.py)                 → 400
+ └── FixtureError, SandboxError   authoring and test tooling (authoring/, cli/sandbox.py)
 """
 
 from __future__ import annotations
@@ -21,6 +31,10 @@ class MappingError(PAAdvisorError):
     def __init__(self, file: str, path: str, message: str) -> None:
         self.file, self.path, self.message = file, path, message
         super().__init__(f"{file}: {path}: {message}")
+
+
+class ConfigError(PAAdvisorError):
+    """The service cannot start with these settings."""
 
 
 class RequestError(PAAdvisorError):

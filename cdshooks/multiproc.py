@@ -8,12 +8,14 @@ import re
 import tempfile
 from pathlib import Path
 
+from cdshooks.errors import PAAdvisorError
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The files prometheus_client's multiprocess mode writes (one per metric type and worker pid).
 METRICS_FILE = re.compile(r"(counter|gauge_\w+|histogram|summary)_\w+\.db")
 
 
-class MetricsDirError(ValueError):
+class MetricsDirError(PAAdvisorError, ValueError):
     """PA_METRICS_DIR names a folder that holds more than metrics files: it is never emptied."""
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cdshooks.errors import PAAdvisorError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -30,7 +32,7 @@ def bind_address(environ: dict[str, str] | None = None) -> str:
     return (os.environ if environ is None else environ).get("PA_BIND") or DEFAULT_BIND
 
 
-class SettingsError(ValueError):
+class SettingsError(PAAdvisorError, ValueError):
     """A setting has a value the service cannot run with; the message is one line naming the variable."""
 
 

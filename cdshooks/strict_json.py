@@ -15,6 +15,8 @@ import math
 import re
 from typing import Any
 
+from cdshooks.errors import PAAdvisorError
+
 MAX_DEPTH = 64  # FHIR resources nest about 10 deep; extensions of extensions a few more
 MAX_NUMBER_CHARS = 40
 # Keys whose duplicates change whose record is read or where the bearer token goes (json.loads would silently
@@ -23,8 +25,8 @@ WATCHED_KEYS = (b'"patientId"', b'"fhirServer"')
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-class JsonRejected(ValueError):
-    pass
+class JsonRejected(PAAdvisorError, ValueError):
+    """A body that is JSON to a lenient parser but not to the spec (duplicate keys, NaN, too deep)."""
 
 
 def _constant(name: str) -> Any:

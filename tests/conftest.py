@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cdshooks.cli.ehr import hook_request, prefetch_from_resources
 from cdshooks.cli.sandbox import SandboxError, fhir_sandbox, sekmet_executable
+from cdshooks.ehr.request import hook_request, prefetch_from_resources
 from cdshooks.policy import evaluate
 from cdshooks.policy.loader import load_library
 from cdshooks.service.hooks import prefetch_specs
@@ -44,7 +44,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings):
     app = create_app(settings)
-    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    app.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
     return app
 
 

@@ -301,7 +301,7 @@ def test_feedback_is_validated_stored_and_answered_200(client, app):
     resp = client.post("/cds-services/pa-order-sign/feedback", json={"feedback": [item, {**item, "outcome": "accepted",
                                                                        "acceptedSuggestions": [{"id": "s1"}]}]})
     assert resp.status_code == 200
-    rows = app.extensions["pa_store"].query("SELECT service_id, card_uuid, outcome FROM feedback ORDER BY id")
+    rows = app.extensions["pa"].store.query("SELECT service_id, card_uuid, outcome FROM feedback ORDER BY id")
     assert rows == [("pa-order-sign", item["card"], "overridden"), ("pa-order-sign", item["card"], "accepted")]
     bad = client.post("/cds-services/pa-order-sign/feedback", json={"feedback": [{"card": "x", "outcome": "maybe"}]})
     assert bad.status_code == 400 and outcome_of(bad)
@@ -311,7 +311,7 @@ def test_every_hook_call_is_audited_without_phi(client, app, library):
     sign(client, library)
     client.post("/cds-services/pa-order-sign", json=scenario_request("elx-approve", library, prefetch={}))
     client.post("/cds-services/pa-order-sign", data="{nope", content_type="application/json")
-    rows = app.extensions["pa_store"].query("SELECT service_id, status, orders, outcomes FROM audit ORDER BY id")
+    rows = app.extensions["pa"].store.query("SELECT service_id, status, orders, outcomes FROM audit ORDER BY id")
     assert [r[1] for r in rows] == [200, 412, 400]
     assert json.loads(rows[0][3])[0] == {"order": "MedicationRequest/elx-approve-order", "policy": "LA.PHAR.652",
                                          "outcome": "likely-approved"}

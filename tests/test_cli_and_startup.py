@@ -173,7 +173,7 @@ def live_service(settings):
     from datetime import date
 
     app = create_app(settings)
-    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    app.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
     with serve_app(app) as base:
         yield base
 

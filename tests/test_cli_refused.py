@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from loopback import serve_app
 
 from cdshooks.cli import ehr_cli
-from cdshooks.cli.ehr_profiles import public_jwk
 from cdshooks.cli.sandbox import free_port
+from cdshooks.ehr.profiles import public_jwk
 from cdshooks.settings import Settings
 from cdshooks.web.app import create_app
 

@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     app = create_app(Settings(dev_mode=True, store_url=f"sqlite:///{tmp_path_factory.mktemp('console')}/s.db"))
     # The fixtures' orders are dated 2026-11-20; the browser dates its answers with the real clock, and an answer
     # dated after the call is ignored (issue #23): the call happens today, never before the order.
-    app.extensions["pa_service"].today = lambda: max(date.today(), date(2026, 11, 20))
+    app.extensions["pa"].hooks.today = lambda: max(date.today(), date(2026, 11, 20))
     with serve_app(app) as base:
         yield base
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import FHIR_TOKEN, SCENARIOS, bundle_resources
 from test_api_contract import assert_no_empty_values
 
-from cdshooks.cli.ehr import searchset
+from cdshooks.ehr.request import searchset
 from cdshooks.fhir import models as fhir_models
 from cdshooks.service.cards import COVERAGE_INFO_URL, md
 

@@ -247,7 +247,7 @@ def test_unknown_or_expired_context_and_unknown_questionnaire_are_warnings(clien
     # An expired assertion is no longer a capability.
     response = sign(client, library, "elx-nospec")
     aid = info_of(response)["coverage-assertion-id"]["valueString"]
-    db = app.extensions["pa_store"].url.removeprefix("sqlite:///")
+    db = app.extensions["pa"].store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE dtr_context SET expires_at = ? WHERE id = ?", (time.time() - 1, aid))
     out = package(client, context_param(response),
@@ -417,7 +417,7 @@ def test_questionnaire_keys_ignore_server_base_and_version():
 def test_the_kept_context_holds_no_resources(client, library, app):
     response = sign(client, library, "elx-nospec")
     aid = info_of(response)["coverage-assertion-id"]["valueString"]
-    policy_id, patient_id, body = app.extensions["pa_store"].dtr_context(aid)
+    policy_id, patient_id, body = app.extensions["pa"].store.dtr_context(aid)
     assert (policy_id, patient_id) == ("LA.PHAR.652", SCENARIOS["elx-nospec"]["patientId"])
     text = json.dumps(body)
     assert "resourceType" not in text

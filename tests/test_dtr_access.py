@@ -19,7 +19,7 @@ KEY = "elx-nospec"
 
 @pytest.fixture
 def ehr(tmp_path, keys):  # noqa: F811
-    from cdshooks.cli.ehr_profiles import public_jwk as jwk
+    from cdshooks.ehr.profiles import public_jwk as jwk
 
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk(keys["ec"].public_key(), "ec-1", "ES384")]}))
     (tmp_path / "other.json").write_text(json.dumps({"keys": [jwk(keys["other"].public_key(), "o-1", "ES384")]}))
@@ -27,7 +27,7 @@ def ehr(tmp_path, keys):  # noqa: F811
                                          f"- iss: https://other-ehr.example.org\n  jwks_file: other.json\n")
     app = make_app(tmp_path, tmp_path / "trust.yaml")
     client = app.test_client()
-    body = scenario_request(KEY, app.extensions["pa_library"])
+    body = scenario_request(KEY, app.extensions["pa"].library)
     body.update(fhirServer=FHIR, fhirAuthorization={"access_token": EHR_TOKEN, "token_type": "Bearer",
                                                     "expires_in": 300, "scope": "patient/*.read", "subject": "pa"})
     signed = client.post(SIGN, json=body, headers={"Authorization": f"Bearer {token(keys['ec'])}"})
@@ -110,7 +110,7 @@ def test_an_order_of_another_patient_or_another_order_gets_the_blank_form(ehr):
 def test_every_read_of_an_assertion_is_audited(ehr, keys):  # noqa: F811
     ask(ehr, None)
     ask(ehr, f"Bearer {EHR_TOKEN}")
-    rows = ehr["app"].extensions["pa_store"].query(
+    rows = ehr["app"].extensions["pa"].store.query(
         "SELECT jwt_iss, orders, outcomes FROM audit WHERE service_id = 'dtr.questionnaire-package' ORDER BY id")
     assert [json.loads(o)[0]["outcome"] for _, _, o in rows] == ["refused", "pre-filled"]
     assert all(json.loads(orders) == [f"MedicationRequest/{ehr['order']['id']}"] for _, orders, _ in rows)
@@ -119,7 +119,7 @@ def test_every_read_of_an_assertion_is_audited(ehr, keys):  # noqa: F811
 
 
 def test_the_context_keeps_a_hash_of_the_ehr_token_never_the_token(ehr):
-    rows = ehr["app"].extensions["pa_store"].query("SELECT body FROM dtr_context")
+    rows = ehr["app"].extensions["pa"].store.query("SELECT body FROM dtr_context")
     assert rows and all(EHR_TOKEN not in body for (body,) in rows)
 
 

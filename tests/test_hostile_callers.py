@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from faulty_fhir import FaultyFhir, _Handler
 
 from cdshooks import strict_json
-from cdshooks.cli.ehr_profiles import public_jwk
 from cdshooks.cli.sandbox import free_port
+from cdshooks.ehr.profiles import public_jwk
 from cdshooks.security.tokens import Issuer, fhir_server_allowed
 from cdshooks.settings import Settings, SettingsError
 from cdshooks.web.app import ConfigError, create_app
@@ -273,7 +273,7 @@ def test_4_a_lone_surrogate_hook_instance_is_refused_and_audited(app, library):
         '"hookInstance": "', '"hookInstance": "\\ud800', 1)
     for path in (SIGN, "/cds-services/pa-order-select"):
         assert app.test_client().post(path, data=raw, content_type="application/json").status_code == 400
-    rows = app.extensions["pa_store"].query("SELECT status FROM audit")
+    rows = app.extensions["pa"].store.query("SELECT status FROM audit")
     assert rows == [(400,), (400,)]
 
 
@@ -309,7 +309,7 @@ def test_5_order_sets_up_to_the_cap_are_answered_and_more_are_refused_and_audite
     resp = client.post(SIGN, json=_orders_body(library, 2500))
     assert resp.status_code == 400
     assert "2500 orders in one call; at most 200" in resp.json["issue"][0]["diagnostics"]
-    rows = app.extensions["pa_store"].query("SELECT status FROM audit ORDER BY id")
+    rows = app.extensions["pa"].store.query("SELECT status FROM audit ORDER BY id")
     assert rows == [(200,), (400,)]
 
 

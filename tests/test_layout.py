@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cdshooks"
-SUBPACKAGES = ["web", "service", "fhir", "policy", "dtr", "security", "store", "cli", "authoring"]
+SUBPACKAGES = ["web", "service", "fhir", "policy", "dtr", "security", "store", "cli", "ehr", "authoring"]
 # What pure-data FHIR modules are (the rest of fhir/ does the I/O).
 FHIR_DATA = {"cdshooks.fhir.codes", "cdshooks.fhir.dates", "cdshooks.fhir.quantity", "cdshooks.fhir.record"}
 IO_MODULES = ("flask", "requests", "urllib", "http", "socket", "sqlite3", "sqlalchemy", "alembic", "psycopg",
@@ -98,3 +98,20 @@ def test_the_dtr_security_store_and_authoring_layers_never_reach_into_the_servic
     for path in modules(package):
         for name in imports_of(path):
             assert not name.startswith("cdshooks.service"), f"{package}/{path.name} imports {name}"
+
+
+def test_every_error_the_package_raises_on_purpose_is_in_one_tree():
+    """One root (cdshooks/errors.py): a caller catches PAAdvisorError and nothing of ours escapes it."""
+    from cdshooks.errors import PAAdvisorError
+
+    defined = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any("Error" in ast.unparse(b) or "Exception" in ast.unparse(b)
+                                                      for b in node.bases):
+                defined.append((module, node.name))
+    assert len(defined) >= 15
+    for module, name in defined:
+        cls = getattr(importlib.import_module(module), name)
+        assert issubclass(cls, PAAdvisorError), f"{module}.{name} is outside the error tree"

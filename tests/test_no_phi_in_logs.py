@@ -75,7 +75,7 @@ def test_a_free_text_hook_instance_is_logged_and_audited_only_by_its_shape(clien
     assert client.post("/cds-services/pa-order-sign", json=body).status_code == 200
     text = log_text.getvalue()
     assert NAME not in text and MRN not in text and f'"hook_instance": "text({len(free)})"' in text
-    rows = app.extensions["pa_store"].query("SELECT hook_instance FROM audit")
+    rows = app.extensions["pa"].store.query("SELECT hook_instance FROM audit")
     assert (f"text({len(free)})",) in rows and not any(NAME in r[0] for r in rows)
     body["hookInstance"] = "d0e1c2b3-a4f5-4678-9abc-def012345678"  # a uuid is random: kept for correlation
     client.post("/cds-services/pa-order-sign", json=body)
@@ -88,8 +88,8 @@ def test_the_dtr_contexts_kept_per_call_are_capped(client, library, app):
     body = scenario_request("elx-approve", library)
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     body["context"]["draftOrders"]["entry"] = [{"resource": {**order, "id": f"o{i}"}} for i in range(30)]
-    before = app.extensions["pa_store"].query("SELECT COUNT(*) FROM dtr_context")[0][0]
+    before = app.extensions["pa"].store.query("SELECT COUNT(*) FROM dtr_context")[0][0]
     response = client.post("/cds-services/pa-order-sign", json=body)
     assert response.status_code == 200 and len(response.json["cards"]) == 30
-    after = app.extensions["pa_store"].query("SELECT COUNT(*) FROM dtr_context")[0][0]
+    after = app.extensions["pa"].store.query("SELECT COUNT(*) FROM dtr_context")[0][0]
     assert after - before == MAX_CONTEXTS_PER_CALL

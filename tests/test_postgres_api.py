@@ -19,9 +19,9 @@ def test_a_hook_call_and_its_feedback_are_stored_in_postgresql(library):
     url = _postgres_or_skip()
     # Retention far beyond any row's age: the app must not purge rows other users of the database wrote.
     app = create_app(Settings(dev_mode=True, store_url=url, audit_retention_days=36500))
-    app.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+    app.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
     # Nor expired DTR contexts of others: this process has "just purged".
-    app.extensions["pa_store"]._last_context_purge = time.time()
+    app.extensions["pa"].store._last_context_purge = time.time()
     client = app.test_client()
     body = scenario_request("ide-approve", library)
     body["hookInstance"] = str(uuid.uuid4())

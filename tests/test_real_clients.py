@@ -1,4 +1,4 @@
-"""The two EHR stand-ins integrators use, played as observed (cdshooks/ehr_profiles.py): the CDS Hooks Sandbox
+"""The two EHR stand-ins integrators use, played as observed (cdshooks/ehr/profiles.py): the CDS Hooks Sandbox
 offline and the Da Vinci CRD request generator with its key-list `jku`, both in trust mode."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from loopback import JsonEndpoint
 
-from cdshooks.cli import ehr_profiles as clients
 from cdshooks.cli.sandbox import SandboxError, fhir_sandbox, post_fixtures, sekmet_executable
+from cdshooks.ehr import profiles as clients
 from cdshooks.settings import Settings
 from cdshooks.web.app import create_app
 

@@ -6,8 +6,8 @@ import pytest
 from conftest import scenario_request
 from faulty_fhir import FaultyFhir, _Handler
 
-from cdshooks.cli.ehr import searchset
 from cdshooks.cli.sandbox import free_port
+from cdshooks.ehr.request import searchset
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +87,8 @@ FAULTS = {
 
 @pytest.mark.parametrize("mode", sorted(FAULTS))
 def test_fhir_failures_name_the_data_that_could_not_be_read(mode, faulty, app, library):
-    app.extensions["pa_service"].settings = app.extensions["pa_service"].settings  # settings from the fixture
-    app.extensions["pa_client"].settings = app.extensions["pa_client"].settings.with_(fhir_max_pages=3)
+    app.extensions["pa"].hooks.settings = app.extensions["pa"].hooks.settings  # settings from the fixture
+    app.extensions["pa"].client.settings = app.extensions["pa"].client.settings.with_(fhir_max_pages=3)
     body = scenario_request("ide-approve", library, fhir_server=f"{faulty.url}/{mode}", token="tok-123")
     keep = scenario_request("ide-approve", library)["prefetch"]
     body["prefetch"] = {k: keep[k] for k in ("patient", "coverage", "user", "userRoles", "observations")}
@@ -163,7 +163,7 @@ def test_next_links_to_another_server_are_not_followed(faulty, client, library):
 
 def test_bundle_entry_cap_marks_the_type_incomplete(app, library):
     """A prefetch value larger than PA_MAX_BUNDLE_ENTRIES is cut, and negative criteria on it are not met."""
-    service = app.extensions["pa_service"]
+    service = app.extensions["pa"].hooks
     service.builder.settings = service.builder.settings.with_(max_bundle_entries=5)
     body = scenario_request("ide-approve", library)
     filler = [{"resourceType": "MedicationAdministration", "id": f"f{i}", "status": "completed",

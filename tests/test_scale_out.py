@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from loopback import CLI, wait_until_up
 from test_store import PG_URL, _postgres_or_skip
 
-from cdshooks.cli.ehr_profiles import public_jwk
 from cdshooks.cli.sandbox import free_port
+from cdshooks.ehr.profiles import public_jwk
 from cdshooks.store import Store
 
 ISS = "https://ehr.example.org"

@@ -27,7 +27,7 @@ _jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(_KEY.public_key()))
 (_TMP / "trust.yaml").write_text(f"- iss: {ISS}\n  jwks_file: jwks.json\n")
 APP = create_app(Settings(trust_file=str(_TMP / "trust.yaml"), public_url=BASE,
                           store_url=f"sqlite:///{_TMP / 'store.db'}", fhir_deadline=2.0))
-APP.extensions["pa_service"].today = lambda: date(2026, 11, 20)
+APP.extensions["pa"].hooks.today = lambda: date(2026, 11, 20)
 schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
 
 

@@ -15,7 +15,7 @@ from conftest import scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from loopback import JsonEndpoint
 
-from cdshooks.cli.ehr_profiles import public_jwk as jwk
+from cdshooks.ehr.profiles import public_jwk as jwk
 from cdshooks.settings import Settings
 from cdshooks.web.app import ConfigError, create_app
 
@@ -209,7 +209,7 @@ def test_audit_records_iss_and_jti(tmp_path, trust, keys, library):
     app = make_app(tmp_path, trust)
     jti = str(uuid.uuid4())
     assert call(app.test_client(), library, token(keys["ec"], jti=jti)).status_code == 200
-    rows = app.extensions["pa_store"].query("SELECT jwt_iss, jwt_jti FROM audit")
+    rows = app.extensions["pa"].store.query("SELECT jwt_iss, jwt_jti FROM audit")
     assert rows == [(ISS, jti)]
 
 

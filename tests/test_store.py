@@ -73,7 +73,7 @@ def test_store_ping_and_failure_is_a_store_error(tmp_path):
 
 
 def test_feedback_answers_503_when_the_store_fails(client, app, tmp_path):
-    store = app.extensions["pa_store"]
+    store = app.extensions["pa"].store
     store.url = f"sqlite:///{tmp_path / 'gone' / 'x.db'}"  # the next reconnect fails for real
     store.close()
     resp = client.post("/cds-services/pa-order-sign/feedback",

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from cdshooks.errors import PAAdvisorError
 from cdshooks.fhir.codes import SYSTEMS, codings_of
 from cdshooks.settings import Settings
 
@@ -41,7 +42,7 @@ LOB_TYPE = {"commercial": {"coding": [{"system": SYSTEMS["sopt"], "code": "5", "
 MED_TYPES = ("MedicationRequest", "MedicationAdministration", "MedicationStatement")
 
 
-class FixtureError(ValueError):
+class FixtureError(PAAdvisorError, ValueError):
     """A change that cannot be applied: one line for the command line."""
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from cdshooks import __version__
 from cdshooks.errors import MappingError
+from cdshooks.service.hooks import HOOKS
 from cdshooks.settings import DEFAULT_MAPPINGS, Settings, SettingsError
 
 # The mappings folder, as `serve` reads it (PA_MAPPINGS_DIR) unless given: lint, explain, kinds.
@@ -383,7 +384,7 @@ def probe(url: str | None) -> None:
 
 
 @main.command()
-@click.argument("hook_name", type=click.Choice(["order-sign", "order-select", "order-dispatch"]))
+@click.argument("hook_name", type=click.Choice([h.hook for h in HOOKS]))
 @click.option("--patient", required=True, help="Patient id on the FHIR server")
 @click.option("--drug", required=True, help="drug code (HCPCS, RxNorm or NDC) for the draft order")
 @click.option("--fhir-server", required=True, help="FHIR R4 base URL the service may read")

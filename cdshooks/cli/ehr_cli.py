@@ -15,8 +15,8 @@ import requests
 from rich.console import Console
 from rich.markdown import Markdown
 
-from cdshooks.cli.ehr import hook_request
-from cdshooks.cli.ehr_profiles import public_jwk, thumbprint
+from cdshooks.ehr.profiles import public_jwk, thumbprint
+from cdshooks.ehr.request import hook_request
 from cdshooks.fhir.codes import SYSTEMS
 from cdshooks.service.hooks import fill_template
 

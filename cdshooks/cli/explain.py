@@ -13,8 +13,7 @@ from cdshooks.dtr.questionnaire import answer_keys
 from cdshooks.fhir.codes import SYSTEMS
 from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import PatientRecord
-from cdshooks.policy.context import Context
-from cdshooks.policy.evaluate import evaluate
+from cdshooks.policy.assess import Judge
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Status
 from cdshooks.policy.routing import governing_policies, match_coverage, order_concepts, routes_to
@@ -56,12 +55,12 @@ def explain_bundle(resources: list[dict], drug: str, on: date | None, mappings_d
         print(f"pa-advisor: no policy governs drug {drug!r}", file=sys.stderr)
         return 1
     anchor = on or parse_date(order.get("authoredOn")) or date.today()
+    settings = Settings()
+    judge = Judge(lambda p: answer_keys(p, settings.attestation_questionnaire), settings.answer_window_days)
     for policy, match in policies:
         coverage = match_coverage(policy, record, anchor) if routes_to(policy, order, record) else None
-        keys = answer_keys(policy, Settings().attestation_questionnaire)
-        ctx = Context(record, order, anchor, policy.ordered_drug, keys, coverage.line_of_business if coverage else None,
-                      today=date.today())
-        ev = evaluate(policy, ctx)
+        ev = judge.evaluate(policy, record, order, date.today(), coverage.line_of_business if coverage else None,
+                            anchor)
         payer = coverage.payer_name if coverage else ("no matching Coverage, or not this policy's indication: "
                                                       "the policy would not apply")
         console.print(f"[bold]{policy.id}[/bold] {policy.title} — {payer}")

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import requests
 
+from cdshooks.errors import PAAdvisorError
 from cdshooks.settings import FIXTURES_DIR
 
 
-class SandboxError(RuntimeError):
+class SandboxError(PAAdvisorError, RuntimeError):
     pass
 
 

@@ -188,17 +188,6 @@ def match_coverage(policy: Policy, record: PatientRecord, on: date) -> CoverageM
     return None
 
 
-def draft_orders(context: Mapping[str, Any]) -> list[dict]:
-    bundle = context.get("draftOrders")
-    entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    out = []
-    for entry in entries or []:
-        res = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(res, dict) and res.get("resourceType") in ORDER_TYPES:
-            out.append(res)
-    return out
-
-
 def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict], today: date) -> list[InScope]:
     out = []
     for order in orders:

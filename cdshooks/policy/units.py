@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from cdshooks.errors import PAAdvisorError
 
-class UnitError(ValueError):
+
+class UnitError(PAAdvisorError, ValueError):
     pass
 
 

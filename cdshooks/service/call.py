@@ -16,12 +16,11 @@ from cdshooks.dtr.prefill import DtrContext, context_of
 from cdshooks.errors import DataUnavailable, NotAllowed, RequestError
 from cdshooks.fhir import models as fhir_models
 from cdshooks.fhir.client import FhirClient
-from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import PatientRecord, ref_of
-from cdshooks.policy.context import Context
-from cdshooks.policy.evaluate import evaluate
+from cdshooks.policy.assess import Judge
 from cdshooks.policy.loader import Library
-from cdshooks.policy.routing import ORDER_TYPES, draft_orders, governing_policies, order_concepts, orders_in_scope
+from cdshooks.policy.model import Policy
+from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts
 from cdshooks.service import cards
 from cdshooks.service.hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
 from cdshooks.service.protocol import HookRequest
@@ -40,10 +39,15 @@ class HookResult:
 
 class HookService:
     def __init__(self, settings: Settings, library: Library, client: FhirClient | None,
-                 today: Callable[[], date] = date.today) -> None:
-        self.settings, self.library, self.client, self.today = settings, library, client, today
+                 today: Callable[[], date] = date.today, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        """`today` and `new_id` (card uuids, coverage-assertion ids) are injectable: a golden response compares
+        whole."""
+        self.settings, self.library, self.client, self.today, self.new_id = settings, library, client, today, new_id
         self.specs: tuple[PrefetchSpec, ...] = prefetch_specs(library)
         self.builder = RecordBuilder(settings, client, self.specs)
+
+    def answer_keys(self, policy: Policy) -> tuple[str, ...]:
+        return dtr.answer_keys(policy, self.settings.attestation_questionnaire)
 
     def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None,
              base_url: str = "", answers: list[dict] | None = None) -> HookResult:
@@ -57,7 +61,7 @@ class HookService:
         if req.hook != hook.hook:
             message = f"$.hook: service {hook.id} answers '{hook.hook}', not '{req.hook[:40]}'"
             raise RequestError(message, expression="$.hook")
-        self._check_size(req)
+        self._check_size(hook, req)
         deadline = time.monotonic() + self.settings.fhir_deadline  # one budget for every FHIR read of this call
         orders = self._orders(hook, req, deadline)
         _same_patient(orders, str(req.context["patientId"]), req.fhir_server)
@@ -80,22 +84,17 @@ class HookService:
         result = HookResult({"cards": []})
         actions: list[dict] = []
         today = self.today()
-        for scope in orders_in_scope(self.library, record, orders, today):
-            anchor = parse_date(scope.order.get("authoredOn")) or today
-            keys = dtr.answer_keys(scope.policy, self.settings.attestation_questionnaire)
-            ctx = Context(record, scope.order, anchor, scope.policy.ordered_drug, keys,
-                          scope.coverage.line_of_business, signing_user=req.context.get("userId"), today=today,
-                          answer_window_days=self.settings.answer_window_days, fhir_server=req.fhir_server)
-            ev = evaluate(scope.policy, ctx)
+        judge = Judge(self.answer_keys, self.settings.answer_window_days, req.fhir_server, req.context.get("userId"))
+        for scope, ev in judge.orders(self.library, record, orders, today):
             # The DTR form is offered with the coverage-information, so only where a system action carries it.
             form = dtr.canonical(base_url, scope.policy) if hook.primary and base_url and not ev.not_covered else None
-            result.response["cards"].append(cards.pa_card(ev, scope, form))
+            result.response["cards"].append(cards.pa_card(ev, scope, form, self.new_id()))
             result.orders.append(ev.order_ref)
             result.outcomes.append({"order": ev.order_ref, "policy": ev.policy.id, "outcome": ev.outcome.value})
             if hook.primary:
                 # A fresh random id per evaluated order and evaluation: it names this assertion, nothing else, and
                 # is the capability that unlocks its pre-filled DTR form.
-                assertion_id = str(uuid.uuid4())
+                assertion_id = self.new_id()
                 action = cards.coverage_action(ev, scope, assertion_id, today.isoformat(), form)
                 if form:
                     result.contexts.append(context_of(assertion_id, record.patient_id, ev))
@@ -118,25 +117,18 @@ class HookService:
             result.response["systemActions"] = actions  # never pruned: the order goes back exactly as received
         return result
 
-    def _check_size(self, req: HookRequest) -> None:
+    def _check_size(self, hook: HookSpec, req: HookRequest) -> None:
         """At most `max_orders` orders per call: real order sets are far smaller, and each governed order costs
         an evaluation, so a call with thousands would hold a worker for seconds."""
-        ctx = req.context
-        entries = (ctx.get("draftOrders") or {}).get("entry") or ctx.get("dispatchedOrders") or []
-        if len(entries) > self.settings.max_orders:
-            raise RequestError(f"{len(entries)} orders in one call; at most {self.settings.max_orders} are "
+        count = hook.order_count(req.context)
+        if count > self.settings.max_orders:
+            raise RequestError(f"{count} orders in one call; at most {self.settings.max_orders} are "
                                "accepted (PA_MAX_ORDERS)", expression="$.context")
 
     def _orders(self, hook: HookSpec, req: HookRequest, deadline: float) -> list[dict]:
-        ctx = req.context
-        if hook.hook == "order-dispatch":
-            refs = list(ctx.get("dispatchedOrders") or []) or [ctx.get("order")]
-            return self._dispatched(req, [r for r in refs if isinstance(r, str)], deadline)
-        orders = draft_orders(ctx)
-        if hook.hook == "order-select":
-            selected = set(ctx.get("selections") or [])
-            orders = [o for o in orders if ref_of(o) in selected]
-        return orders
+        if hook.dispatched:
+            return self._dispatched(req, hook.dispatched_refs(req.context), deadline)
+        return hook.to_judge(req.context, hook.draft_orders(req.context))
 
     def _dispatched(self, req: HookRequest, refs: list[str], deadline: float) -> list[dict]:
         """order-dispatch names orders by reference: find them in prefetch, else read them from the FHIR server."""

@@ -234,11 +234,12 @@ def _plan_pages(ev: Evaluation, payer: str) -> list[tuple[str, str]]:
             if re.search(rf"\b{re.escape(plan.lower())}\b", low)]
 
 
-def pa_card(ev: Evaluation, scope: InScope, form: str | None = None) -> dict[str, Any]:
-    """`form`: the policy's DTR Questionnaire canonical, when the coverage-information offers it."""
+def pa_card(ev: Evaluation, scope: InScope, form: str | None = None, card_id: str | None = None) -> dict[str, Any]:
+    """`form`: the policy's DTR Questionnaire canonical, when the coverage-information offers it; `card_id`: the
+    card's uuid (a fresh one unless given: golden cards compare whole)."""
     payer = scope.coverage.payer_name
     card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": card_id or str(uuid.uuid4()),
         "summary": summary(ev),
         "detail": detail(ev, scope, form),
         "indicator": "info" if ev.outcome is Outcome.LIKELY_APPROVED else "warning",

@@ -13,13 +13,21 @@ from cdshooks.fhir.codes import SYSTEMS
 from cdshooks.policy.kinds import DATA, KINDS
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Criterion
+from cdshooks.policy.routing import ORDER_TYPES
 from cdshooks.service.protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
 
 CRD_VERSIONS = ["2.2"]
 
 
+def _refs(orders: list[dict]) -> list[str]:
+    return [f"{o['resourceType']}/{o['id']}" for o in orders]
+
+
 @dataclass(frozen=True)
 class HookSpec:
+    """One hook we serve, with all of its behaviour: adding a hook (appointment-book, encounter-start) is one entry
+    here and its context schema (protocol.py)."""
+
     id: str
     hook: str
     title: str
@@ -29,6 +37,48 @@ class HookSpec:
     # for clinical documentation (hook-19), so order-select gets cards only.
     primary: bool
     has_user: bool
+    # Where its orders are: draft orders in context.draftOrders (a Bundle), or references to signed orders in
+    # context.dispatchedOrders (1.0: context.order), read from prefetch or the FHIR server.
+    dispatched: bool = False
+    # Only the draft orders context.selections names are read and judged.
+    selected_only: bool = False
+
+    def order_count(self, context: Mapping[str, Any]) -> int:
+        if self.dispatched:
+            return len(context.get("dispatchedOrders") or [])
+        return len((context.get("draftOrders") or {}).get("entry") or [])
+
+    def dispatched_refs(self, context: Mapping[str, Any]) -> list[str]:
+        refs = list(context.get("dispatchedOrders") or []) or [context.get("order")]
+        return [r for r in refs if isinstance(r, str)]
+
+    def draft_orders(self, context: Mapping[str, Any]) -> list[dict]:
+        """The draft orders of the context (order resources only)."""
+        bundle = context.get("draftOrders")
+        entries = bundle.get("entry") if isinstance(bundle, dict) else None
+        resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
+        return [r for r in resources if isinstance(r, dict) and r.get("resourceType") in ORDER_TYPES]
+
+    def to_judge(self, context: Mapping[str, Any], orders: list[dict]) -> list[dict]:
+        if not self.selected_only:
+            return orders
+        selected = set(context.get("selections") or [])
+        return [o for o in orders if f"{o.get('resourceType')}/{o.get('id')}" in selected]
+
+    def context(self, patient_id: str, orders: list[dict], user_id: str | None) -> dict[str, Any]:
+        """The hook context an EHR sends with these orders (the EHR emulation of the CLI, console and tests)."""
+        out: dict[str, Any] = {"patientId": patient_id}
+        if self.dispatched:
+            out["dispatchedOrders"] = _refs(orders)
+            out["performer"] = user_id or "Organization/pharmacy"
+            return out
+        out["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                              "entry": [{"resource": o} for o in orders]}
+        if user_id:
+            out["userId"] = user_id
+        if self.selected_only:
+            out["selections"] = _refs(orders[:1])
+        return out
 
 
 HOOKS: tuple[HookSpec, ...] = (
@@ -37,11 +87,12 @@ HOOKS: tuple[HookSpec, ...] = (
              "documentation still missing, criterion by criterion.", ORDER_CONTEXT_SCHEMA, True, True),
     HookSpec("pa-order-select", "order-select", "PA Advisor: prior authorization at selection",
              "Early prior-authorization guidance for the specialty drugs just selected.",
-             SELECT_CONTEXT_SCHEMA, False, True),
+             SELECT_CONTEXT_SCHEMA, False, True, selected_only=True),
     HookSpec("pa-order-dispatch", "order-dispatch", "PA Advisor: prior authorization at dispatch",
              "Prior-authorization outcome and coverage information for dispatched specialty drug orders.",
-             DISPATCH_CONTEXT_SCHEMA, True, False),
+             DISPATCH_CONTEXT_SCHEMA, True, False, dispatched=True),
 )
+BY_HOOK: Mapping[str, HookSpec] = {h.hook: h for h in HOOKS}
 BY_ID: Mapping[str, HookSpec] = {h.id: h for h in HOOKS}
 
 

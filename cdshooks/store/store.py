@@ -18,13 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from cdshooks.errors import PAAdvisorError
 from cdshooks.store.migrate import upgrade
 from cdshooks.store.tables import audit, dtr_context, dtr_response, feedback, jwt_seen
 
 POOL = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 5, "pool_pre_ping": True, "pool_recycle": 1800}
 
 
-class StoreError(Exception):
+class StoreError(PAAdvisorError):
     pass
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cdshooks import logs
@@ -21,6 +21,7 @@ from cdshooks.service.protocol import FEEDBACK_SCHEMA, check
 from cdshooks.store import Store, StoreError
 from cdshooks.web.dtr_routes import caller
 from cdshooks.web.http import HttpError, base_url, json_body, json_response
+from cdshooks.web.services import services
 
 bp = Blueprint("cds", __name__)
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
@@ -38,7 +39,7 @@ def operation_outcome(status: int, message: str, expression: str | None = None) 
 
 @bp.get("/cds-services")
 def discovery() -> Response:
-    return json_response(current_app.extensions["pa_discovery"])
+    return json_response(services().discovery)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -46,8 +47,8 @@ def call_service(service_id: str) -> Response:
     hook = BY_ID.get(service_id)
     if hook is None:
         raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
-    service: HookService = current_app.extensions["pa_service"]
-    store: Store = current_app.extensions["pa_store"]
+    service: HookService = services().hooks
+    store: Store = services().store
     hook_instance, status, result, body = "", 200, None, None
     try:
         body = json_body()
@@ -68,7 +69,7 @@ def call_service(service_id: str) -> Response:
         latency = round((time.perf_counter() - g.started) * 1000, 2)  # from _start_timer, auth included
         outcomes = result.outcomes if result else []
         for o in outcomes:
-            current_app.extensions["pa_metrics"].outcomes.labels(o["policy"], o["outcome"]).inc()
+            services().metrics.outcomes.labels(o["policy"], o["outcome"]).inc()
         logs.event("hook call", service=service_id, hook_instance=hook_instance, status=status,
                    latency_ms=latency, outcomes=[f"{o['policy']}:{o['outcome']}" for o in outcomes])
         try:
@@ -81,7 +82,7 @@ def call_service(service_id: str) -> Response:
             store.save_audit(hook_instance=hook_instance or "-", service_id=service_id, status=status,
                              orders=result.orders if result else [], outcomes=outcomes, latency_ms=latency,
                              iss=claims.get("iss"), jti=claims.get("jti"), contexts=contexts,
-                             context_ttl=current_app.extensions["pa_settings"].dtr_context_hours * 3600)
+                             context_ttl=services().settings.dtr_context_hours * 3600)
         except StoreError as exc:
             logs.event("audit write failed", logging.ERROR, service=service_id, reason=str(exc))
 
@@ -113,7 +114,7 @@ def binding(iss: str | None, body: Any) -> dict[str, Any]:
 
 def _fhir_server_check() -> Callable[[str], bool] | None:
     """In trust mode, the fhirServer allowlist of the issuer that signed this call."""
-    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    verifier: Verifier | None = services().verifier
     claims = g.get("jwt")
     if verifier is None or not claims:
         return None
@@ -127,7 +128,7 @@ def feedback(service_id: str) -> Response:
         raise UnknownService(f"no CDS service with id {service_id[:80]!r}")
     body = json_body()
     check(body, FEEDBACK_SCHEMA)
-    store: Store = current_app.extensions["pa_store"]
+    store: Store = services().store
     try:
         count = store.save_feedback(service_id, body["feedback"])
     except StoreError as exc:
@@ -139,12 +140,12 @@ def feedback(service_id: str) -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_response(current_app.extensions["pa_openapi"])
+    return json_response(services().openapi)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    m = current_app.extensions["pa_metrics"]
+    m = services().metrics
     return Response(m.render(), mimetype=m.content_type.split(";")[0])
 
 
@@ -157,10 +158,10 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Ready when every dependency a call needs answers: the store and, in trust mode, the JWT replay store (a
     call is refused without it)."""
-    library = current_app.extensions["pa_library"]
-    store_ok = current_app.extensions["pa_store"].ping()
+    library = services().library
+    store_ok = services().store.ping()
     body = {"mappings": len(library.policies), "store": "ok" if store_ok else "unreachable"}
-    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    verifier: Verifier | None = services().verifier
     replay_ok = verifier is None or verifier.replay.ping()
     if verifier is not None:
         body["replay_store"] = "ok" if replay_ok else "unreachable"
@@ -181,7 +182,7 @@ def _route() -> str:
 
 def _authenticate() -> Response | None:
     """Every call but CORS preflight and health checks carries a JWT from a trusted EHR."""
-    verifier: Verifier | None = current_app.extensions["pa_verifier"]
+    verifier: Verifier | None = services().verifier
     if verifier is None or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
         return None
     if request.endpoint is None:  # no such route (or method): a 404 / 405 with an OperationOutcome, never a 401
@@ -189,7 +190,7 @@ def _authenticate() -> Response | None:
     if (request.view_args or {}).get("service_id", "") not in BY_ID and "service_id" in (request.view_args or {}):
         return None  # no such service: the view's 404, and the caller's path is never echoed into a log
 
-    settings = current_app.extensions["pa_settings"]
+    settings = services().settings
     auth = request.headers.get("Authorization", "")
     scheme, _, token = auth.partition(" ")
     audience = (settings.public_url.rstrip("/") + request.path) if settings.public_url else request.base_url
@@ -253,7 +254,7 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def _count(response: Response) -> Response:
-        m = current_app.extensions["pa_metrics"]
+        m = services().metrics
         # The route pattern (cds.call_service), never the raw path: no unbounded or identifying labels.
         endpoint = request.endpoint or "unmatched"
         m.requests.labels(endpoint, str(response.status_code)).inc()

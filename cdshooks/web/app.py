@@ -10,7 +10,7 @@ import gc
 from flask import Flask
 
 from cdshooks import logs, tracing
-from cdshooks.errors import MappingError, PAAdvisorError
+from cdshooks.errors import ConfigError, MappingError
 from cdshooks.fhir import models as fhir_models
 from cdshooks.fhir.client import FhirClient
 from cdshooks.metrics import Metrics
@@ -31,11 +31,7 @@ from cdshooks.settings import Settings, SettingsError
 from cdshooks.store import Store, StoreDriverMissing, StoreError
 from cdshooks.web import api, dtr_routes, openapi
 from cdshooks.web.console import routes as console_routes
-
-
-class ConfigError(PAAdvisorError):
-    """The service cannot start with these settings."""
-
+from cdshooks.web.services import Services
 
 # What a person must fix before the service can start (a setting, a mapping file, the trust file, the store):
 # `serve` and the gunicorn config both say it in one line and exit 2.
@@ -89,17 +85,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     client = FhirClient(settings, metrics=metrics)
     app = Flask("cdshooks")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions.update(
-        pa_settings=settings,
-        pa_library=library,
-        pa_store=store,
-        pa_client=client,
-        pa_service=HookService(settings, library, client),
-        pa_discovery=discovery(library),
-        pa_verifier=verifier,
-        pa_metrics=metrics,
-        pa_openapi=openapi.document(),
-    )
+    app.extensions["pa"] = Services(settings, library, store, client, HookService(settings, library, client),
+                                    discovery(library), verifier, metrics, openapi.document())
     api.register(app)
     app.register_blueprint(dtr_routes.bp)
     if settings.dev_mode:  # no sign-in of its own: never in trust mode

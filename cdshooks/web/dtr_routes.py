@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 
 from cdshooks import __version__, logs
 from cdshooks.dtr import package as pkg
@@ -25,6 +25,7 @@ from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
 from cdshooks.store import Store, StoreError
 from cdshooks.web.http import HttpError, base_url, json_body, json_response
+from cdshooks.web.services import services
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 FHIR_JSON = "application/fhir+json"
@@ -35,7 +36,7 @@ def _fhir(resource: dict[str, Any]) -> Response:
 
 
 def _library() -> Library:
-    return current_app.extensions["pa_library"]
+    return services().library
 
 
 @bp.get("/metadata")
@@ -99,7 +100,7 @@ def search_questionnaire() -> Response:
 @bp.post("/Questionnaire/$questionnaire-package")
 def questionnaire_package() -> Response:
     req = pkg.parse(json_body())
-    store: Store = current_app.extensions["pa_store"]
+    store: Store = services().store
     who, read = caller(), pkg.Read()
     try:
         result = pkg.package(_library(), base_url(), req, lambda cid: _context(store, cid), who, read)
@@ -134,7 +135,7 @@ def save_response() -> Response:
                              else None)
     if patient is None:
         raise RequestError("QuestionnaireResponse.subject must name the Patient", expression="$.subject")
-    store: Store = current_app.extensions["pa_store"]
+    store: Store = services().store
     who = caller()
     try:
         kept = [(aid, body) for aid, pid, body in store.dtr_contexts_of(patient) if pid == policy.id]
@@ -162,7 +163,7 @@ def caller() -> pkg.Caller:
     """Who is asking (a DTR app, or a hook call reading its patient's kept answers): in dev mode anyone (no
     verification), else the issuer of a verified EHR JWT and a hash of the bearer token sent (a DTR app sends
     the EHR's own token)."""
-    if current_app.extensions["pa_verifier"] is None:
+    if services().verifier is None:
         return pkg.Caller(iss=pkg.DEV_ISSUER)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""

@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from cdshooks import strict_json
+from cdshooks.errors import PAAdvisorError
+from cdshooks.web.services import services
 
 JSON_TYPES = ("application/json", "application/fhir+json")
 
 
-class HttpError(Exception):
+class HttpError(PAAdvisorError):
     """An answer with this status and message (turned into an OperationOutcome by api.register)."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -36,7 +38,7 @@ def json_body() -> Any:
 
 def base_url() -> str:
     """Where EHRs reach this service: PA_PUBLIC_URL, else this request's own root."""
-    return current_app.extensions["pa_settings"].public_url.rstrip("/") or request.url_root.rstrip("/")
+    return services().settings.public_url.rstrip("/") or request.url_root.rstrip("/")
 
 
 def json_response(data: Any, status: int = 200, mimetype: str = "application/json") -> Response:

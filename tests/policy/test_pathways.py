@@ -16,7 +16,7 @@ import pytest
 
 from cdshooks.fhir.record import PatientRecord
 from cdshooks.policy import evaluate as engine
-from cdshooks.policy.context import Context
+from cdshooks.policy.assess import Judge
 from cdshooks.policy.loader import load_library
 from cdshooks.policy.model import Basis, CriterionResult, Outcome, Result, Status
 from cdshooks.policy.routing import orders_in_scope
@@ -28,6 +28,7 @@ MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 LIBRARY = load_library(DEFAULT_MAPPINGS)
 ANCHOR = date(2026, 11, 20)
 ATTEST = "urn:pa-advisor:Questionnaire:pa-attestation"
+JUDGE = Judge(lambda policy: (ATTEST,))
 # Alternatives no record can reach, and why (each is a decision to review, listed in the README).
 UNREACHABLE = {
     ("LA.PHAR.652", "dose-wk25-48"): "a record with Elrexfio doses given is continued therapy (II), so the initial "
@@ -46,10 +47,11 @@ def evaluate_fixture(s: dict):
     record = PatientRecord.from_resources(s["patientId"], resources, draft_orders=s["draftOrders"],
                                           retrieved=read | {r["resourceType"] for r in resources})
     out = []
-    for scope in orders_in_scope(LIBRARY, record, s["draftOrders"][:1], ANCHOR):
-        # The call happens today, after the fixtures' order date (a death recorded since then counts).
-        ctx = Context(record, scope.order, ANCHOR, scope.policy.ordered_drug, (ATTEST,),
-                      scope.coverage.line_of_business, today=max(date.today(), ANCHOR))
+    # The call happens today, after the fixtures' order date (a death recorded since then counts); each order is
+    # judged as of its own date, as the service judges it.
+    today = max(date.today(), ANCHOR)
+    for scope in orders_in_scope(LIBRARY, record, s["draftOrders"][:1], today):
+        ctx = JUDGE.context(scope.policy, record, dict(scope.order), today, scope.coverage.line_of_business)
         out.append((scope.policy, ctx, engine.evaluate(scope.policy, ctx)))
     return out
 

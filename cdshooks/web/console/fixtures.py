@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cdshooks.cli.ehr import hook_request, prefetch_from_resources
+from cdshooks.ehr.request import hook_request, prefetch_from_resources
 from cdshooks.fhir.dates import parse_date
-from cdshooks.service.hooks import PrefetchSpec
+from cdshooks.service.hooks import BY_HOOK, PrefetchSpec
 from cdshooks.settings import FIXTURES_DIR as FIXTURES
 
 
@@ -85,10 +85,13 @@ def request_for(key: str, hook: str, specs: tuple[PrefetchSpec, ...], order_inde
     orders = copy.deepcopy(s["draftOrders"])
     order = orders[order_index]
     # Every draft order of the fixture is on the order form (monotherapy criteria read the others).
-    body = hook_request(hook, s["patientId"], [order] if hook == "order-dispatch" else orders,
-                        user_id=s["userId"], prefetch=prefetch)
-    if hook == "order-select":
-        body["context"]["selections"] = [f"{order['resourceType']}/{order['id']}"]
-    if hook == "order-dispatch":
+    spec = BY_HOOK[hook]
+    # order-dispatch sends the chosen order; order-select selects it (the first one given); order-sign signs all.
+    if spec.dispatched:
+        orders = [order]
+    elif spec.selected_only:
+        orders = [order] + [o for o in orders if o is not order]
+    body = hook_request(hook, s["patientId"], orders, user_id=s["userId"], prefetch=prefetch)
+    if spec.dispatched:
         body["prefetch"]["dispatchedOrder"] = order  # the signed order, as the EHR holds it
     return body

@@ -8,12 +8,13 @@ markdown is rendered here (CommonMark, raw HTML off) and sanitised (nh3) before 
 from __future__ import annotations
 
 import nh3
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from markdown_it import MarkdownIt
 
 from cdshooks.service.hooks import HOOKS
 from cdshooks.web.console import fixtures
 from cdshooks.web.http import HttpError, json_body, json_response
+from cdshooks.web.services import services
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
@@ -35,7 +36,7 @@ def _csp(response: Response) -> Response:
 
 @bp.get("")
 def page() -> str:
-    library = current_app.extensions["pa_library"]
+    library = services().library
     drugs = [{"policy": p.id, "name": p.drug_name, "coding": dict(p.drug_coding)} for p in library.policies]
     return render_template("console.html", drugs=drugs, services=SERVICES)
 
@@ -50,12 +51,12 @@ def hook_request() -> Response:
     """The CDS Hooks request an EHR would send for a fixture patient; the page sends it itself."""
     key, hook = request.args.get("patient", ""), request.args.get("hook", "order-sign")
     if hook not in SERVICES:
-        raise HttpError(400, "hook must be order-sign, order-select or order-dispatch")
+        raise HttpError(400, f"hook must be one of {', '.join(SERVICES)}")
     try:
         index = int(request.args.get("order", "0"))
     except ValueError as exc:
         raise HttpError(400, "order must be a number") from exc
-    specs = current_app.extensions["pa_service"].specs
+    specs = services().hooks.specs
     body = fixtures.request_for(key, hook, specs, index)
     if body is None:
         raise HttpError(404, "no such fixture patient or draft order")

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cdshooks.service.hooks import PrefetchSpec
+from cdshooks.service.hooks import BY_HOOK, PrefetchSpec
 
 
 def searchset(resources: Iterable[dict], included: Iterable[dict] = ()) -> dict:
@@ -48,18 +48,9 @@ def prefetch_from_resources(resources: Iterable[dict], specs: Iterable[PrefetchS
 def hook_request(hook: str, patient_id: str, orders: list[dict], *, user_id: str | None = None,
                  prefetch: Mapping[str, Any] | None = None, fhir_server: str | None = None,
                  token: str | None = None, hook_instance: str | None = None) -> dict[str, Any]:
-    context: dict[str, Any] = {"patientId": patient_id}
-    if hook in ("order-sign", "order-select"):
-        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
-                                  "entry": [{"resource": o} for o in orders]}
-        if user_id:
-            context["userId"] = user_id
-        if hook == "order-select":
-            context["selections"] = [f"{o['resourceType']}/{o['id']}" for o in orders[:1]]
-    else:
-        context["dispatchedOrders"] = [f"{o['resourceType']}/{o['id']}" for o in orders]
-        context["performer"] = user_id or "Organization/pharmacy"
-    body: dict[str, Any] = {"hook": hook, "hookInstance": hook_instance or str(uuid.uuid4()), "context": context}
+    """A hook request as an EHR sends it: the context is the hook table's (service/hooks.py)."""
+    body: dict[str, Any] = {"hook": hook, "hookInstance": hook_instance or str(uuid.uuid4()),
+                            "context": BY_HOOK[hook].context(patient_id, orders, user_id)}
     if fhir_server:
         body["fhirServer"] = fhir_server
         if token is not None:
