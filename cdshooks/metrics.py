@@ -62,6 +62,6 @@ class Metrics:
     def render(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # every worker's values, summed
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # every worker's values, summed
             return generate_latest(registry)
         return generate_latest(self.registry)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cdshooks.errors import PAAdvisorError
 
@@ -94,7 +95,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        conv = {
+        conv: dict[str, tuple[str, Callable[[str], object]]] = {
             "PA_DEV_MODE": ("dev_mode", _env_bool),
             "PA_MAPPINGS_DIR": ("mappings_dir", Path),
             "PA_STORE_URL": ("store_url", str),
@@ -136,5 +137,5 @@ class Settings:
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"PA_PUBLIC_URL={self.public_url!r}: expected an http(s) URL")
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -20,7 +20,7 @@ from cdshooks.authoring.policy_text import items
 from cdshooks.cli.commands import main
 from cdshooks.errors import MappingError
 from cdshooks.policy.kinds import CODESET_PARAMS, PARAMS
-from cdshooks.policy.loader import _schema, load_payers, load_policy, load_valuesets
+from cdshooks.policy.loader import load_payers, load_policy, load_valuesets, mapping_schema
 from cdshooks.settings import DEFAULT_MAPPINGS, FIXTURES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,7 +341,7 @@ def _find(node, kind):
 
 
 def _load(root: Path, path: Path):
-    return load_policy(path, _schema(root, "policy.schema.json"), load_valuesets(root), load_payers(root))
+    return load_policy(path, mapping_schema(root, "policy.schema.json"), load_valuesets(root), load_payers(root))
 
 
 @pytest.mark.parametrize("kind, mutation", _cases())

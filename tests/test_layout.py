@@ -115,3 +115,35 @@ def test_every_error_the_package_raises_on_purpose_is_in_one_tree():
     for module, name in defined:
         cls = getattr(importlib.import_module(module), name)
         assert issubclass(cls, PAAdvisorError), f"{module}.{name} is outside the error tree"
+
+
+def test_no_module_imports_another_packages_private_names():
+    """A name starting with `_` is its package's own; another package uses only what it publishes."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).parts
+        own = parts[0] if len(parts) > 1 else None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("cdshooks."):
+                target = node.module.split(".")[1]
+                found += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and target != own]
+    assert not found, found
+
+
+def test_the_import_contracts_hold():
+    """The layers and forbidden imports of pyproject.toml [tool.importlinter], checked by import-linter itself."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+                           "lint_imports_command()"], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "0 broken" in done.stdout, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", modules("policy"), ids=lambda p: p.name)
+def test_the_policy_core_knows_no_cds_hooks_shapes(path):
+    """Orders come to the core as FHIR resources; where they sat in a hook request is the service's business."""
+    text = path.read_text(encoding="utf-8")
+    for key in ("draftOrders", "dispatchedOrders", "selections", "hookInstance", "fhirAuthorization", "prefetch",
+                "systemActions"):
+        assert key not in text, f"{path.name} mentions {key}"

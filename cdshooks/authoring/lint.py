@@ -13,7 +13,7 @@ import yaml
 from cdshooks.dtr.questionnaire import items_of, questionnaire
 from cdshooks.errors import MappingError
 from cdshooks.fhir.codes import SYSTEMS
-from cdshooks.policy.loader import _schema, load_payers, load_policy, load_valuesets
+from cdshooks.policy.loader import load_payers, load_policy, load_valuesets, mapping_schema
 from cdshooks.policy.model import Policy
 
 SHAPES = {
@@ -71,7 +71,7 @@ def lint_mappings(root: Path) -> tuple[list[str], list[str]]:
     try:
         valuesets = load_valuesets(root)
         payers = load_payers(root)
-        schema = _schema(root, "policy.schema.json")
+        schema = mapping_schema(root, "policy.schema.json")
     except MappingError as exc:
         return [located(exc)], notes
     except (OSError, ValueError) as exc:

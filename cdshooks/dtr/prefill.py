@@ -38,7 +38,8 @@ class DtrContext:
 
     @classmethod
     def from_json(cls, assertion_id: str, policy_id: str, patient_id: str, body: dict[str, Any]) -> DtrContext:
-        binding = body.get("binding") if isinstance(body.get("binding"), dict) else {}
+        bound = body.get("binding")
+        binding: dict[str, Any] = bound if isinstance(bound, dict) else {}
         return cls(assertion_id, policy_id, patient_id, str(body.get("order", "")), str(body.get("pathway", "")),
                    dict(body.get("criteria") or {}), binding)
 
@@ -71,7 +72,8 @@ def initial_answer(item: dict[str, Any], decided: dict[str, Any] | None) -> dict
     return None
 
 
-def prefilled(policy: Policy, base: str, ctx: DtrContext, now: datetime | None = None) -> tuple[dict, dict]:
+def prefilled(policy: Policy, base: str, ctx: DtrContext,
+              now: datetime | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Questionnaire with `item.initial` set from the record (what DTR apps pre-fill from), and the same
     answers as an in-progress QuestionnaireResponse, each marked as auto-populated with its evidence."""
     q = copy.deepcopy(questionnaire(policy, base))

@@ -34,7 +34,7 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 @dataclass
 class FetchResult:
-    resources: list[dict] = field(default_factory=list)
+    resources: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # set when the data could not be read (or only partly)
 
 
@@ -65,7 +65,7 @@ class FhirClient:
             return self._slots[key]
 
     # -- one GET --------------------------------------------------------------------------------------------
-    def _get(self, url: str, token: str | None, deadline: float, what: str) -> dict:
+    def _get(self, url: str, token: str | None, deadline: float, what: str) -> dict[str, Any]:
         started = time.perf_counter()
         error = None
         slot = self._slot(url)
@@ -81,7 +81,7 @@ class FhirClient:
             if self.metrics:
                 self.metrics.fhir(what, time.perf_counter() - started, error)
 
-    def _get_once(self, url: str, token: str | None, deadline: float, what: str) -> dict:
+    def _get_once(self, url: str, token: str | None, deadline: float, what: str) -> dict[str, Any]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FhirError(what, "deadline exceeded")
@@ -131,7 +131,7 @@ class FhirClient:
         except FhirError as exc:
             return FetchResult(error=exc.reason)
         if data["resourceType"] == "Bundle":
-            return FetchResult(_entries(data))
+            return FetchResult(bundle_entries(data))
         if data["resourceType"] == "OperationOutcome":
             return FetchResult(error="FHIR server returned an OperationOutcome")
         return FetchResult([data])
@@ -163,7 +163,7 @@ class FhirClient:
             if data["resourceType"] != "Bundle":
                 out.error = f"expected a Bundle, got {data['resourceType']}"
                 return out
-            out.resources += _entries(data)
+            out.resources += bundle_entries(data)
             pages += 1
             url = _next_link(data, base)
             if url and pages >= self.settings.fhir_max_pages:
@@ -200,7 +200,8 @@ def _read_capped(resp: requests.Response, deadline: float, read_timeout: float, 
     a server trickling a byte at a time cannot keep a read going past the deadline."""
     raw = resp.raw
     sock = getattr(getattr(raw, "connection", None), "sock", None)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -221,7 +222,7 @@ def _read_capped(resp: requests.Response, deadline: float, read_timeout: float, 
         chunks.append(chunk)
 
 
-def _entries(bundle: Mapping[str, Any]) -> list[dict]:
+def bundle_entries(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Resources of a Bundle, without search.mode=outcome OperationOutcomes (servers add them for ignored params)."""
     out = []
     entries = bundle.get("entry")
@@ -238,8 +239,9 @@ def _next_link(bundle: Mapping[str, Any], base: str) -> str | None:
     """The `next` link, only when it points back at the same FHIR server (the token goes nowhere else)."""
     links = bundle.get("link")
     for link in links if isinstance(links, list) else []:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            url = urljoin(base + "/", link["url"])
+        target = link.get("url") if isinstance(link, dict) and link.get("relation") == "next" else None
+        if isinstance(target, str):
+            url = urljoin(base + "/", target)
             if under(url, base):
                 return url
     return None

@@ -67,7 +67,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def codings_of(concept: Any) -> list[dict]:
+def codings_of(concept: Any) -> list[dict[str, Any]]:
     """Codings of a CodeableConcept-like dict (tolerates a bare Coding or garbage)."""
     if not isinstance(concept, dict):
         return []

@@ -72,7 +72,7 @@ def period_bounds(value: Any) -> tuple[date | None, date | None]:
     return None, None
 
 
-def effective(resource: dict, *prefixes: str) -> tuple[date | None, date | None]:
+def effective(resource: dict[str, Any], *prefixes: str) -> tuple[date | None, date | None]:
     """The first present `<prefix>DateTime` / `<prefix>Period` / `<prefix>Instant` of a resource."""
     for prefix in prefixes:
         for suffix in ("DateTime", "Period", "Instant", "Date", ""):

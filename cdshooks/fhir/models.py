@@ -44,7 +44,8 @@ READ_ELEMENTS = frozenset({"resourceType", "id", "status", "intent", "subject", 
 
 def split_problems(resource: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(problems in elements the evaluation reads, problems elsewhere)."""
-    read, other = [], []
+    read: list[str] = []
+    other: list[str] = []
     for problem in problems(resource, limit=50):
         element = problem.split(":", 1)[0].split(".", 1)[0]
         (read if element in READ_ELEMENTS or element == "__root__" else other).append(problem)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from cdshooks.fhir.codes import as_list, codings_of, normalize_code, normalize_system, text_of
 from cdshooks.fhir.dates import effective, parse_date, parse_instant
@@ -39,6 +39,8 @@ CURRENT_STATUS = {
     "MedicationStatement": {"active", "intended"},
     "MedicationAdministration": {"in-progress"},
 }
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,31 +72,32 @@ def ref_of(resource: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class PatientRecord:
     patient_id: str
-    resources: Mapping[str, tuple[dict, ...]]
+    resources: Mapping[str, tuple[dict[str, Any], ...]]
     retrieved: frozenset[str]
     unavailable: Mapping[str, str] = field(default_factory=dict)
-    draft_orders: tuple[dict, ...] = ()
+    draft_orders: tuple[dict[str, Any], ...] = ()
     # Values computed once per hook call and shared by the evaluations of all its orders (see memo).
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """Computed once per record, i.e. per hook call: what does not depend on the order under review (which
         exposures match a value set, which draft orders do) is not recomputed for each of its orders."""
         if key not in self._memo:
             self._memo[key] = compute()
-        return self._memo[key]
+        found: T = self._memo[key]
+        return found
 
     @classmethod
     def from_resources(
         cls,
         patient_id: str,
-        resources: Iterable[dict],
+        resources: Iterable[dict[str, Any]],
         *,
         retrieved: Iterable[str] | None = None,
         unavailable: Mapping[str, str] | None = None,
-        draft_orders: Iterable[dict] = (),
+        draft_orders: Iterable[dict[str, Any]] = (),
     ) -> PatientRecord:
-        by_type: dict[str, list[dict]] = defaultdict(list)
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         seen: set[str] = set()
         for res in resources:
             if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
@@ -113,7 +116,7 @@ class PatientRecord:
             tuple(d for d in draft_orders if isinstance(d, dict)),
         )
 
-    def with_resources(self, extra: Iterable[dict]) -> PatientRecord:
+    def with_resources(self, extra: Iterable[dict[str, Any]]) -> PatientRecord:
         """This record with more resources of this patient (e.g. DTR answers kept by the service)."""
         extra = [r for r in extra if isinstance(r, dict) and isinstance(r.get("resourceType"), str)]
         everything = [r for items in self.resources.values() for r in items] + extra
@@ -121,7 +124,7 @@ class PatientRecord:
                                             retrieved=self.retrieved | {r["resourceType"] for r in extra},
                                             unavailable=self.unavailable, draft_orders=self.draft_orders)
 
-    def of(self, resource_type: str) -> tuple[dict, ...]:
+    def of(self, resource_type: str) -> tuple[dict[str, Any], ...]:
         return self.resources.get(resource_type, ())
 
     def has(self, resource_type: str) -> bool:
@@ -129,8 +132,8 @@ class PatientRecord:
         return resource_type in self.retrieved and resource_type not in self.unavailable
 
     @cached_property
-    def _by_ref(self) -> dict[str, dict]:
-        out: dict[str, dict] = {}
+    def _by_ref(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         for items in self.resources.values():
             for res in items:
                 out[ref_of(res)] = res
@@ -138,7 +141,7 @@ class PatientRecord:
             out.setdefault(ref_of(res), res)
         return out
 
-    def resolve(self, reference: Any, container: Mapping[str, Any] | None = None) -> dict | None:
+    def resolve(self, reference: Any, container: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """A Reference dict or string → the resource, searching contained resources and absolute URLs."""
         ref = reference.get("reference") if isinstance(reference, dict) else reference
         if not isinstance(ref, str) or not ref:
@@ -152,7 +155,7 @@ class PatientRecord:
         return self._by_ref.get(f"{found[0]}/{found[1]}") if found else None
 
     @property
-    def patient(self) -> dict | None:
+    def patient(self) -> dict[str, Any] | None:
         for res in self.of("Patient"):
             if res.get("id") == self.patient_id:
                 return res
@@ -160,8 +163,8 @@ class PatientRecord:
         return items[0] if items else None
 
     @cached_property
-    def _by_code(self) -> dict[tuple[str, str], list[dict]]:
-        index: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    def _by_code(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        index: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for rtype in ("Observation", "Condition"):
             for res in self.of(rtype):
                 views = [res] + (component_views(res) if rtype == "Observation" else [])
@@ -173,10 +176,10 @@ class PatientRecord:
                             index[(system, normalize_code(system, code))].append(view)
         return index
 
-    def observations(self, codes: Iterable[tuple[str, str]]) -> list[dict]:
+    def observations(self, codes: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Observations with one of the codes, a result inside a panel's `component` included (as a view of the
         panel: its id, status and date, the component's code and value)."""
-        found: dict[int, dict] = {}
+        found: dict[int, dict[str, Any]] = {}
         for key in codes:
             for res in self._by_code.get(key, ()):
                 if res.get("resourceType") == "Observation":
@@ -275,9 +278,9 @@ class PatientRecord:
             author = type_and_id((qr.get("author") or {}).get("reference") if isinstance(qr.get("author"), dict)
                                  else None)
             when = parse_instant(qr.get("authored"))
-            for item in _flatten_items(qr["item"]):
-                answers = item.get("answer") if isinstance(item.get("answer"), list) else []
-                for answer in answers:
+            for item in _flatten_items(list(qr["item"])):
+                answers = item.get("answer")
+                for answer in answers if isinstance(answers, list) else []:
                     value = answer_value(answer) if isinstance(answer, dict) else None
                     if value is not None:
                         out[key][str(item.get("linkId"))].append(Answer(
@@ -346,7 +349,7 @@ def _as_type(res: Mapping[str, Any]) -> str:
     return rtype
 
 
-def component_views(obs: Mapping[str, Any]) -> list[dict]:
+def component_views(obs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each coded `component` of an Observation panel as an Observation of its own: the panel's id, status,
     subject and dates, the component's code, value, interpretation and reference range."""
     out = []
@@ -395,13 +398,13 @@ def _keys(concepts: Iterable[Any]) -> tuple[tuple[str, str, str], ...]:
         for coding in codings_of(concept):
             system, code = normalize_system(coding.get("system")), coding.get("code")
             if isinstance(code, str) and system:
-                display = coding.get("display") if isinstance(coding.get("display"), str) else code
-                out.append((system, normalize_code(system, code), display))
+                shown = coding.get("display")
+                out.append((system, normalize_code(system, code), shown if isinstance(shown, str) else code))
     return tuple(out)
 
 
-def _flatten_items(items: list[Any]) -> list[dict]:
-    out: list[dict] = []
+def _flatten_items(items: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, dict):
             out.append(item)

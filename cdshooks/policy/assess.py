@@ -38,7 +38,7 @@ class Judge:
                  line_of_business: str | None, anchor: date | None = None) -> Evaluation:
         return evaluate(policy, self.context(policy, record, order, today, line_of_business, anchor))
 
-    def orders(self, library: Library, record: PatientRecord, orders: Iterable[dict],
+    def orders(self, library: Library, record: PatientRecord, orders: Iterable[dict[str, Any]],
                today: date) -> list[tuple[InScope, Evaluation]]:
         """Every order a policy governs for this patient's coverage, with its evaluation."""
         return [(scope, self.evaluate(scope.policy, record, dict(scope.order), today,

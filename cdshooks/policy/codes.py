@@ -36,7 +36,8 @@ class CodeSet:
         if not isinstance(code, str) or not system:
             return None
         code = normalize_code(system, code)
-        display = coding.get("display") if isinstance(coding.get("display"), str) else code
+        shown = coding.get("display")
+        display = shown if isinstance(shown, str) else code
         return Match(system, code, display) if self._contains(system, code) else None
 
     def name_of(self, match: Match) -> str:

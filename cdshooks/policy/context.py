@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cdshooks.fhir.record import Answer, Exposure, PatientRecord, ref_of
 from cdshooks.policy.codes import CodeSet
@@ -13,6 +13,8 @@ from cdshooks.policy.model import Evidence, Result, Status
 
 # What the older attestation alias (urn:pa-advisor:Questionnaire:pa-attestation) may answer: criteria only a
 # document or the prescriber can decide, counts of prior lines, lab values with no standard code.
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,12 @@ class Context:
     fhir_server: str | None = None
     _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """A value computed once per evaluation (e.g. a dated series several criteria read)."""
         if key not in self._memo:
             self._memo[key] = compute()
-        return self._memo[key]
+        found: T = self._memo[key]
+        return found
 
     @property
     def order_ref(self) -> str:
@@ -61,10 +64,10 @@ class Context:
 
         return self.record.memo(("matching", id(codes)), compute)
 
-    def draft_orders_matching(self, codes: CodeSet) -> list[tuple[dict, tuple[Any, ...], str]]:
+    def draft_orders_matching(self, codes: CodeSet) -> list[tuple[dict[str, Any], tuple[Any, ...], str]]:
         """(order, its drug concepts, matched name) for every draft order of the call whose drug is in codes."""
 
-        def compute() -> list[tuple[dict, tuple[Any, ...], str]]:
+        def compute() -> list[tuple[dict[str, Any], tuple[Any, ...], str]]:
             found = []
             for order in self.record.draft_orders:
                 concepts = self.record.medication_concepts(order) + (order.get("code"),)
@@ -108,8 +111,9 @@ class Context:
 
     def _who(self, a: Answer) -> str:
         """Who answered, in words: the order's prescriber or the signing user, or another practitioner."""
-        requester = self.order.get("requester") if isinstance(self.order.get("requester"), dict) else {}
-        mine = {str(requester.get("reference") or ""), str(self.signing_user or "")}
+        requester = self.order.get("requester")
+        prescriber = requester.get("reference") if isinstance(requester, dict) else None
+        mine = {str(prescriber or ""), str(self.signing_user or "")}
         return "the prescriber" if a.author in mine else "another practitioner"
 
     def attestation(self, link_id: str, alias: bool = False) -> Result | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import ref_of
@@ -152,14 +153,15 @@ def _missing_docs(r: CriterionResult, out: list[Requirement], run: _Run, inside:
 
 
 def _unique(items: list[Requirement]) -> list[Requirement]:
-    seen: dict[tuple, Requirement] = {}
+    seen: dict[tuple[Any, ...], Requirement] = {}
     for x in items:
         seen.setdefault(x.key, x)
     return list(seen.values())
 
 
-def _first_of_each(results: list[CriterionResult], key: Callable[[CriterionResult], tuple]) -> tuple:
-    seen: dict[tuple, CriterionResult] = {}
+def _first_of_each(results: list[CriterionResult],
+                   key: Callable[[CriterionResult], tuple[Any, ...]]) -> tuple[CriterionResult, ...]:
+    seen: dict[tuple[Any, ...], CriterionResult] = {}
     for r in results:
         seen.setdefault(key(r), r)
     return tuple(seen.values())

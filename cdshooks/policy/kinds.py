@@ -1,5 +1,5 @@
 """The registry of criterion kinds: one registration per YAML `kind` says all the service needs to know of it —
-the function (criterion, context) → Result, its parameters, the record data it reads (the discovery's prefetch
+the function (criterion, context) → Result, its parameters, the record data it reads (the discovery's record
 templates follow from it), the codes it reads Observations by, and its DTR answer type."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from cdshooks.policy import kinds_dose, kinds_labs, kinds_medication
 from cdshooks.policy.context import Context
 from cdshooks.policy.model import Criterion, Result
 
-# The record data a kind may read, by prefetch group (service/hooks.py maps each to its templates). The patient,
+# The record data a kind may read, by group (service/hooks.py maps each group to its templates). The patient,
 # the coverage and the DTR answers are read for every call and every kind.
 DATA = frozenset({"conditions", "observations", "medications", "procedures", "allergies", "practitioner"})
 ANSWER_TYPES = frozenset({"boolean", "integer", "decimal", "attachment"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from cdshooks.fhir.codes import as_list, codings_of, first_code, text_of
@@ -15,7 +15,7 @@ from cdshooks.policy.model import Criterion, Evidence, Result, Status
 EXCLUDED_VERIFICATION = {"refuted", "entered-in-error"}
 
 
-def _condition_evidence(res: dict, label: str) -> Evidence:
+def _condition_evidence(res: dict[str, Any], label: str) -> Evidence:
     start, _ = effective(res, "onset")
     when = start or parse_date(res.get("recordedDate"))
     clinical = first_code(res.get("clinicalStatus"))
@@ -23,9 +23,11 @@ def _condition_evidence(res: dict, label: str) -> Evidence:
     return Evidence(ref_of(res), text, when.isoformat() if when else None)
 
 
-def _conditions(ctx: Context, codes: CodeSet) -> tuple[list[tuple[dict, str]], list[tuple[dict, str]]]:
+def _conditions(ctx: Context,
+                codes: CodeSet) -> tuple[list[tuple[dict[str, Any], str]], list[tuple[dict[str, Any], str]]]:
     """(usable, refuted) conditions matching codes."""
-    usable, refuted = [], []
+    usable: list[tuple[dict[str, Any], str]] = []
+    refuted: list[tuple[dict[str, Any], str]] = []
     for res in ctx.record.of("Condition"):
         match = codes.match([res.get("code")], use_text=False)
         if not match:
@@ -114,7 +116,7 @@ def no_diagnosis(c: Criterion, ctx: Context) -> Result:
     return Result(Status.MET, (Evidence("Condition", f"none of {n} recorded conditions matches"),))
 
 
-def _onset(ctx: Context, codes: CodeSet) -> tuple[Any, dict] | None:
+def _onset(ctx: Context, codes: CodeSet) -> tuple[Any, dict[str, Any]] | None:
     """The earliest onset date of a (not refuted) condition in codes, and the condition."""
     dated = [(when, res) for res, _ in _conditions(ctx, codes)[0] if (when := effective(res, "onset")[0])]
     return min(dated, key=lambda x: x[0]) if dated else None
@@ -150,7 +152,7 @@ def age(c: Criterion, ctx: Context) -> Result:
     return Result(Status.MET if within(years) else Status.NOT_MET, ev)
 
 
-def _roles_of(ctx: Context, who: dict | None) -> list[dict]:
+def _roles_of(ctx: Context, who: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not who:
         return []
     if who.get("resourceType") == "PractitionerRole":
@@ -191,10 +193,10 @@ def specialty(c: Criterion, ctx: Context) -> Result:
     return missing("no oncology/hematology (or required) specialty found for the prescriber", seen)
 
 
-def status_series(ctx: Context, codes: CodeSet) -> list[tuple[dict, Any]]:
+def status_series(ctx: Context, codes: CodeSet) -> list[tuple[dict[str, Any], date]]:
     """Final assessments for the codes, dated on or before the anchor, newest first (read once per evaluation)."""
-    def series() -> list[tuple[dict, Any]]:
-        out = []
+    def series() -> list[tuple[dict[str, Any], date]]:
+        out: list[tuple[dict[str, Any], date]] = []
         for obs in ctx.record.observations(codes.codes):
             if obs.get("status") not in ("final", "amended", "corrected"):
                 continue
@@ -206,7 +208,7 @@ def status_series(ctx: Context, codes: CodeSet) -> list[tuple[dict, Any]]:
     return ctx.memo(("status", codes.id), series)
 
 
-def _latest_status(ctx: Context, codes: CodeSet, since: Any = None) -> list[tuple[dict, Any]]:
+def _latest_status(ctx: Context, codes: CodeSet, since: date | None = None) -> list[tuple[dict[str, Any], date]]:
     return [(obs, when) for obs, when in status_series(ctx, codes) if not (since and when < since)]
 
 
@@ -239,7 +241,7 @@ def progression_window(c: Criterion, ctx: Context) -> Result:
     """
     if note := unavailable_note(ctx.record, "Observation"):
         return missing(note)
-    doses = [e.end or e.start for e, _ in ctx.received(c.params["drugs"]) if (e.end or e.start)]
+    doses = [d for e, _ in ctx.received(c.params["drugs"]) if (d := e.end or e.start)]
     if not doses:
         return missing("no prior anti-myeloma dose in the record to measure the window from")
     last = max(doses)

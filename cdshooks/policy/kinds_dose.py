@@ -11,6 +11,7 @@ patients under `weight_below_kg` a body-surface limit `max_daily_per_m2` (never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ LOINC = SYSTEMS["loinc"]
 WEIGHT, HEIGHT = (LOINC, "29463-7"), (LOINC, "8302-2")
 BODY_LOOKBACK_DAYS = 30  # default of params.body_within_days
 # Body surface area (m²) from weight (kg) and height (cm), by the formula a policy names (params.bsa_formula).
-BSA_FORMULAS = {
+BSA_FORMULAS: dict[str, Callable[[float, float], float]] = {
     "mosteller": lambda kg, cm: math.sqrt(kg * cm / 3600),
     "dubois": lambda kg, cm: 0.007184 * kg ** 0.425 * cm ** 0.725,
 }
@@ -91,8 +92,8 @@ def _dose_of(dosage: dict[str, Any], index: int) -> Dose:
         days = count * interval
     if count == 1:
         interval = None
-    seq = dosage.get("sequence") if isinstance(dosage.get("sequence"), int) else index
-    return Dose(amount, rate, interval, days, count, start, seq)
+    sequence = dosage.get("sequence")
+    return Dose(amount, rate, interval, days, count, start, sequence if isinstance(sequence, int) else index)
 
 
 def body_codes(c: Criterion) -> set[tuple[str, str]]:
@@ -133,7 +134,7 @@ def _latest_body(ctx: Context, key: tuple[str, str], unit: str,
     return value, Evidence(ref_of(obs), f"{value:g} {unit}", when.isoformat())
 
 
-def _body(ctx: Context, params: dict) -> Body:
+def _body(ctx: Context, params: Mapping[str, Any]) -> Body:
     """The latest weight and height of the last `body_within_days` (30) days, and the body surface area by
     `bsa_formula` (Mosteller unless the policy names another)."""
     days = int(params.get("body_within_days", BODY_LOOKBACK_DAYS))
@@ -153,7 +154,7 @@ def _over(value: Quantity, limit: Quantity) -> bool | None:
         return None
 
 
-def _check(d: Dose, limits: dict, body: Body | None) -> tuple[list[str], list[str]]:
+def _check(d: Dose, limits: dict[str, Any], body: Body | None) -> tuple[list[str], list[str]]:
     """(problems, undecidable) for one dosage step against one set of limits."""
     problems, unknown = [], []
     max_dose: Quantity | None = limits.get("max_dose")
@@ -242,7 +243,7 @@ def _given(ctx: Context) -> list[date]:
     return sorted(e.start for e, _ in ctx.received(ctx.drug) if e.start)
 
 
-def _phase(c: Criterion, ctx: Context) -> tuple[dict | None, str, bool]:
+def _phase(c: Criterion, ctx: Context) -> tuple[dict[str, Any] | None, str, bool]:
     """(phase, label, first course) for this order; phase None when `strict_phase` and no phase fits."""
     phases = c.params["phases"]
     given = _given(ctx)
@@ -341,7 +342,7 @@ def _schedule(doses: list[tuple[Dose, bool]]) -> tuple[list[tuple[Dose, bool]], 
     return sorted(doses, key=lambda x: (x[0].start or date.min, x[0].sequence)), None
 
 
-def _order_start(order: dict) -> date | None:
+def _order_start(order: Mapping[str, Any]) -> date | None:
     """When an order starts: its dispense validity period, else (a step with no dates of its own) nothing."""
     validity = (order.get("dispenseRequest") or {}).get("validityPeriod")
     return parse_date(validity.get("start")) if isinstance(validity, dict) else None
@@ -376,8 +377,9 @@ def dose(c: Criterion, ctx: Context) -> Result:
     for i, (d, own) in enumerate(schedule):
         limits = {**phase, **step_up[i]} if i < len(step_up) else phase
         p, u = _check(d, limits, body) if own else ([], [])
-        if own and i and (gap := limits.get("after_days")) and d.start and schedule[i - 1][0].start:
-            days = (d.start - schedule[i - 1][0].start).days
+        before = schedule[i - 1][0].start if i else None
+        if own and (gap := limits.get("after_days")) and d.start and before:
+            days = (d.start - before).days
             if days < gap:
                 p.append(f"on {d.start.isoformat()}, {days} day(s) after the previous dose (the label: at least {gap})")
         problems += [f"step {i + 1}: {x}" if i < len(step_up) else x for x in p]
@@ -413,8 +415,8 @@ def dose_increase(c: Criterion, ctx: Context) -> Result:
         return missing("the order's dose or the doses given cannot be compared")
     new = _dose_of(dosages[-1], 0)
     last = given[-1][1]
-    dosage = last.resource.get("dosage") if isinstance(last.resource.get("dosage"), dict) else {}
-    last_amount = quantity_of(dosage.get("dose"))
+    dosage = last.resource.get("dosage")
+    last_amount = quantity_of(dosage.get("dose")) if isinstance(dosage, dict) else None
     gaps = sorted((b[0] - a[0]).days for a, b in zip(given[-5:], given[-4:], strict=False))
     # The usual interval of the last doses (a median, so one late or early dose does not decide).
     last_gap = gaps[len(gaps) // 2] if gaps else None

@@ -15,11 +15,13 @@ from cdshooks.policy.model import Criterion, Evidence, Quantity, Result, Status
 from cdshooks.policy.units import UnitError, compare, compare_reported, convert
 
 FINAL = {"final", "amended", "corrected"}
+# One result: the Observation, its date, its value (None when it has no numeric value).
+Row = tuple[dict[str, Any], date, Quantity | None]
 
 
-def _series(ctx: Context, codes: CodeSet) -> list[tuple[dict, date, Quantity | None]]:
+def _series(ctx: Context, codes: CodeSet) -> list[Row]:
     """Final results for the codes, newest first, dated on or before the anchor."""
-    rows = []
+    rows: list[Row] = []
     for obs in ctx.record.observations(codes.codes):
         if str(obs.get("status")) not in FINAL:
             continue
@@ -31,14 +33,14 @@ def _series(ctx: Context, codes: CodeSet) -> list[tuple[dict, date, Quantity | N
     return sorted(rows, key=lambda r: r[1], reverse=True)
 
 
-def _in_window(ctx: Context, rows: list, days: int | None) -> tuple[list, list]:
+def _in_window(ctx: Context, rows: list[Row], days: int | None) -> tuple[list[Row], list[Row]]:
     if days is None:
         return rows, []
     start = ctx.anchor - timedelta(days=days)
     return [r for r in rows if r[1] >= start], [r for r in rows if r[1] < start]
 
 
-def _ev(obs: dict, label: str, qty: Quantity | None, when: date, extra: str = "") -> Evidence:
+def _ev(obs: dict[str, Any], label: str, qty: Quantity | None, when: date, extra: str = "") -> Evidence:
     shown = str(qty) if qty else "no numeric value"
     return Evidence(ref_of(obs), f"{label} {shown}{extra}", when.isoformat())
 
@@ -54,15 +56,15 @@ def lab(c: Criterion, ctx: Context) -> Result:
     attested = ctx.attested_value(c.id, c.params.get("lookback_days"), alias=True)
     if not rows and attested and (reported := _reported(attested[0], threshold.unit)) is not None:
         # A lab with no standard code (e.g. B-ALL MRD) reported by the prescriber (a DTR answer).
-        ev = attested[1]
-        ok = compare(reported, c.params.get("comparator", ">="), threshold.value)
-        shown = str(Quantity(reported, threshold.unit))
-        return Result(Status.MET if ok else Status.NOT_MET,
-                      (Evidence(ev.reference, f"{label} reported as {shown}", ev.date),), value=reported)
+        said = attested[1]
+        met = compare(reported, c.params.get("comparator", ">="), threshold.value)
+        amount = str(Quantity(reported, threshold.unit))
+        return Result(Status.MET if met else Status.NOT_MET,
+                      (Evidence(said.reference, f"{label} reported as {amount}", said.date),), value=reported)
     if not rows:
-        ev = [_ev(o, label, q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
+        old = [_ev(o, label, q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
         days = c.params.get("lookback_days")
-        return missing(f"no {label} within the last {days} days" if days else f"no {label} in the record", ev)
+        return missing(f"no {label} within the last {days} days" if days else f"no {label} in the record", old)
     obs, when, qty = rows[0]
     if qty is None:
         return missing(f"the latest {label} has no numeric value", [_ev(obs, label, qty, when)])
@@ -91,7 +93,7 @@ def _reported(answer: Any, unit: str) -> float | None:
     return None
 
 
-def _abnormal_ratio(obs: dict, ratio: float, low: float, high: float) -> bool | None:
+def _abnormal_ratio(obs: dict[str, Any], ratio: float, low: float, high: float) -> bool | None:
     """The lab's own interpretation or reference range wins over the default normal range."""
     if flag := _flag(obs):
         return flag != "normal"
@@ -109,7 +111,7 @@ FLAGS = {"H": "high", "HH": "high", "HU": "high", ">": "high", "L": "low", "LL":
          "N": "normal", "A": "abnormal", "AA": "abnormal"}
 
 
-def _flag(obs: dict) -> str | None:
+def _flag(obs: dict[str, Any]) -> str | None:
     """The lab's interpretation flag (v3 ObservationInterpretation) as high / low / normal / abnormal."""
     for interp in as_list(obs.get("interpretation")):
         for coding in codings_of(interp):
@@ -118,7 +120,7 @@ def _flag(obs: dict) -> str | None:
     return None
 
 
-def _nearest(rows: list, when: date, days: int = 3) -> Any:
+def _nearest(rows: list[Row], when: date, days: int = 3) -> Row | None:
     for row in rows:
         if abs((row[1] - when).days) <= days:
             return row
@@ -137,8 +139,8 @@ def flc(c: Criterion, ctx: Context) -> Result:
     threshold: Quantity = c.params["threshold"]
     ratios, stale = _in_window(ctx, _series(ctx, c.params["ratio"]), days)
     if not ratios:
-        ev = [_ev(o, "FLC ratio", q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
-        return missing(f"no serum free light chain ratio within the last {days} days", ev)
+        old = [_ev(o, "FLC ratio", q, w, " (outside the look-back window)") for o, w, q in stale[:1]]
+        return missing(f"no serum free light chain ratio within the last {days} days", old)
     obs, when, qty = ratios[0]
     if qty is None:
         # The lab's flag alone (interpretation H / L / N) still says whether the ratio is abnormal and which
@@ -162,7 +164,7 @@ def flc(c: Criterion, ctx: Context) -> Result:
     row = _nearest(_series(ctx, involved_codes), when)
     if row is None or row[2] is None:
         return missing(f"no {label} result from the same draw as the ratio", [ratio_ev])
-    fobs, fwhen, fqty = row
+    fobs, fwhen, fqty = row[0], row[1], row[2]
     try:
         value = convert(fqty.value, fqty.unit, threshold.unit)
     except UnitError:

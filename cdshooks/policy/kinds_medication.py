@@ -7,8 +7,10 @@ never a reason to deny, only a question ("confirm this order was stopped").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from cdshooks.fhir.codes import first_code
 from cdshooks.fhir.dates import add_months, effective
@@ -171,7 +173,7 @@ def _interval_of(exp: Exposure, long_interval: tuple[tuple[CodeSet, int], ...]) 
     return next((days for codes, days in long_interval if codes.match_keys(exp.keys, exp.text)), None)
 
 
-def progression_dates(ctx: Context, params: dict) -> tuple[date, ...]:
+def progression_dates(ctx: Context, params: Mapping[str, Any]) -> tuple[date, ...]:
     """Dates of a recorded progression ('worsened' disease status), when the criterion names the codes."""
     worsened: CodeSet = params.get("worsened", EMPTY)
     if not (worsened.codes or worsened.prefixes):
@@ -205,7 +207,7 @@ def combination(c: Criterion, ctx: Context) -> Result:
         found, _ = current_others(ctx, component)
         if not found and window:
             found = [_exp_ev(e, label, "given recently:") for e, label in ctx.received(component)
-                     if (e.end or e.start) and (e.end or e.start) >= since]
+                     if (last := e.end or e.start) and last >= since]
         if found:
             ev.append(found[0])
         else:
@@ -270,8 +272,9 @@ def _change_dates(c: Criterion, ctx: Context, got: list[tuple[Exposure, str]]) -
     out = list(progression_dates(ctx, c.params))
     reasons: CodeSet = c.params.get("change_reasons", EMPTY)
     for exp, _ in got:
-        if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and (exp.end or exp.start):
-            out.append(exp.end or exp.start)
+        when = exp.end or exp.start
+        if exp.status_reasons and reasons.match(exp.status_reasons, use_text=False) and when:
+            out.append(when)
     return out
 
 
@@ -284,8 +287,8 @@ def lines(c: Criterion, ctx: Context) -> Result:
     need = int(c.params["min"])
     attested = ctx.attested_value(c.id, alias=True)
     if attested and isinstance(attested[0], int) and not isinstance(attested[0], bool):
-        value, ev = attested
-        return Result(Status.MET if value >= need else Status.NOT_MET, (ev,), value=value)
+        count, said = attested
+        return Result(Status.MET if count >= need else Status.NOT_MET, (said,), value=count)
     got = [(e, label) for e, label in ctx.received(c.params["codes"])
            if not e.local_route and not ctx.drug.match_keys(e.keys, e.text)]
     transplants = []

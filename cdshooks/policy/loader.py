@@ -56,7 +56,7 @@ def _read_yaml(path: Path) -> Any:
         raise MappingError(str(path), "$", f"cannot read: {exc.strerror}") from exc
 
 
-def _validate(data: Any, schema: dict, path: Path) -> None:
+def _validate(data: Any, schema: dict[str, Any], path: Path) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -64,13 +64,14 @@ def _validate(data: Any, schema: dict, path: Path) -> None:
         raise MappingError(str(path), best.json_path, best.message)
 
 
-def _schema(root: Path, name: str) -> dict:
-    return json.loads((root / "schema" / name).read_text(encoding="utf-8"))
+def mapping_schema(root: Path, name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((root / "schema" / name).read_text(encoding="utf-8"))
+    return schema
 
 
 def load_valuesets(root: Path) -> dict[str, CodeSet]:
-    schema = _schema(root, "valueset.schema.json")
-    raw: dict[str, tuple[Path, dict]] = {}
+    schema = mapping_schema(root, "valueset.schema.json")
+    raw: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path in sorted((root / "valuesets").glob("*.yaml")):
         data = _read_yaml(path)
         _validate(data, schema, path)
@@ -119,7 +120,7 @@ def load_valuesets(root: Path) -> dict[str, CodeSet]:
 def load_payers(root: Path) -> dict[str, Payer]:
     path = root / "payers.yaml"
     data = _read_yaml(path)
-    _validate(data, _schema(root, "payers.schema.json"), path)
+    _validate(data, mapping_schema(root, "payers.schema.json"), path)
     return {
         pid: Payer(pid, body["name"], tuple(n.lower() for n in body.get("names", [body["name"]])),
                    tuple(body.get("identifiers", [])),
@@ -243,7 +244,8 @@ def _sources(c: Criterion) -> set[str]:
     return out
 
 
-def load_policy(path: Path, schema: dict, valuesets: Mapping[str, CodeSet], payers: Mapping[str, Payer]) -> Policy:
+def load_policy(path: Path, schema: dict[str, Any], valuesets: Mapping[str, CodeSet],
+                payers: Mapping[str, Payer]) -> Policy:
     data = _read_yaml(path)
     _validate(data, schema, path)
     outline = set(data["outline"])
@@ -323,7 +325,7 @@ def load_library(root: Path) -> Library:
         raise MappingError(str(root), "$", "not a mappings directory (no schema/ folder)")
     valuesets = load_valuesets(root)
     payers = load_payers(root)
-    schema = _schema(root, "policy.schema.json")
+    schema = mapping_schema(root, "policy.schema.json")
     policies = []
     seen: set[str] = set()
     for path in sorted((root / "policies").glob("*.yaml")):

@@ -8,7 +8,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from cdshooks.fhir.quantity import Quantity, humane_unit  # noqa: F401  (part of the policy model)
+from cdshooks.fhir.quantity import Quantity as Quantity  # noqa: F401  (part of the policy model)
+from cdshooks.fhir.quantity import humane_unit as humane_unit  # noqa: F401
 from cdshooks.policy.codes import CodeSet
 
 
@@ -135,7 +136,7 @@ class Need:
         return r.evidence[0] if r.evidence and not r.children else None
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         return ("need", self.criterion.id, self.shown.text if self.shown else None)
 
 
@@ -147,7 +148,7 @@ class Choice:
     options: tuple[tuple[Need | Choice, ...], ...]
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         return ("choice", tuple(tuple(x.key for x in option) for option in self.options))
 
 
@@ -185,7 +186,7 @@ class PathwaySpec:
 
     def duration_for(self, line_of_business: str | None) -> str:
         by_lob = self.approval_duration
-        if line_of_business in by_lob:
+        if line_of_business is not None and line_of_business in by_lob:
             return by_lob[line_of_business]
         if "default" in by_lob:
             return by_lob["default"]

@@ -77,7 +77,8 @@ def _governing(library: Library, concepts: list[Any]) -> list[tuple[Policy, Matc
             if not isinstance(code, str):
                 continue
             for policy in library.drug_index.get((system, normalize_code(system, code)), ()):
-                display = coding.get("display") if isinstance(coding.get("display"), str) else code
+                shown = coding.get("display")
+                display = shown if isinstance(shown, str) else code
                 found.setdefault(policy.id, (policy, Match(system, normalize_code(system, code), display)))
     if found:
         return list(found.values())
@@ -98,8 +99,9 @@ def _indication_shown(policy: Policy, order: Mapping[str, Any], record: PatientR
     """For an order matched only by a shared ingredient or name: its reason, or else the record, shows the
     policy's indication."""
     reasons = [r for r in as_list(order.get("reasonCode")) if isinstance(r, dict)]
-    reasons += [res.get("code") for ref in as_list(order.get("reasonReference"))
-                if (res := record.resolve(ref, order)) and res.get("resourceType") == "Condition"]
+    reasons += [code for ref in as_list(order.get("reasonReference"))
+                if (res := record.resolve(ref, order)) and res.get("resourceType") == "Condition"
+                and isinstance(code := res.get("code"), dict)]
     if reasons:
         return bool(policy.indication.match(reasons, use_text=False))
     return any(policy.indication.match([c.get("code")], use_text=False) for c in record.of("Condition"))
@@ -188,7 +190,8 @@ def match_coverage(policy: Policy, record: PatientRecord, on: date) -> CoverageM
     return None
 
 
-def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict], today: date) -> list[InScope]:
+def orders_in_scope(library: Library, record: PatientRecord, orders: Iterable[dict[str, Any]],
+                    today: date) -> list[InScope]:
     out = []
     for order in orders:
         on = parse_date(order.get("authoredOn")) or today

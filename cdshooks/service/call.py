@@ -50,7 +50,7 @@ class HookService:
         return dtr.answer_keys(policy, self.settings.attestation_questionnaire)
 
     def call(self, hook: HookSpec, body: Any, fhir_server_allowed: Callable[[str], bool] | None = None,
-             base_url: str = "", answers: list[dict] | None = None) -> HookResult:
+             base_url: str = "", answers: list[dict[str, Any]] | None = None) -> HookResult:
         """`fhir_server_allowed` (trust mode): may this caller's token be sent to its `fhirServer`? `base_url`:
         where this service is reached, for the DTR Questionnaire canonicals (none without it). `answers`: DTR
         responses sent to this service for the patient, read with the record's own."""
@@ -79,10 +79,10 @@ class HookService:
             logs.event("unreadable QuestionnaireResponse ignored", logging.WARNING, count=record.unreadable_responses)
         return self._answer(hook, req, record, candidates, base_url)
 
-    def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict],
+    def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict[str, Any]],
                 base_url: str) -> HookResult:
         result = HookResult({"cards": []})
-        actions: list[dict] = []
+        actions: list[dict[str, Any]] = []
         today = self.today()
         judge = Judge(self.answer_keys, self.settings.answer_window_days, req.fhir_server, req.context.get("userId"))
         for scope, ev in judge.orders(self.library, record, orders, today):
@@ -125,14 +125,14 @@ class HookService:
             raise RequestError(f"{count} orders in one call; at most {self.settings.max_orders} are "
                                "accepted (PA_MAX_ORDERS)", expression="$.context")
 
-    def _orders(self, hook: HookSpec, req: HookRequest, deadline: float) -> list[dict]:
+    def _orders(self, hook: HookSpec, req: HookRequest, deadline: float) -> list[dict[str, Any]]:
         if hook.dispatched:
             return self._dispatched(req, hook.dispatched_refs(req.context), deadline)
         return hook.to_judge(req.context, hook.draft_orders(req.context))
 
-    def _dispatched(self, req: HookRequest, refs: list[str], deadline: float) -> list[dict]:
+    def _dispatched(self, req: HookRequest, refs: list[str], deadline: float) -> list[dict[str, Any]]:
         """order-dispatch names orders by reference: find them in prefetch, else read them from the FHIR server."""
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for value in req.prefetch.values():
             for res in _resources_of(value):
                 if ref_of(res) in refs and res.get("resourceType") in ORDER_TYPES:
@@ -146,11 +146,11 @@ class HookService:
             client, base, token = self.client, req.fhir_server, req.access_token
             assert client and base
             calls = {r: (lambda r=r: client.read(base, r, token, deadline)) for r in todo}
-            for ref, res in client.many(calls, deadline).items():
-                if res.error and not found:
-                    logs.event("dispatched order unavailable", logging.WARNING, reason=res.error)
+            for ref, read in client.many(calls, deadline).items():
+                if read.error and not found:
+                    logs.event("dispatched order unavailable", logging.WARNING, reason=read.error)
                     raise DataUnavailable("The dispatched order could not be read from the FHIR server", [ref])
-                for item in res.resources:
+                for item in read.resources:
                     found[ref_of(item)] = item
         return [found[r] for r in refs if r in found]
 
@@ -164,7 +164,7 @@ def _check_order(order: Mapping[str, Any]) -> list[str]:
     return tolerated
 
 
-def _same_patient(orders: list[dict], patient_id: str, fhir_server: str | None) -> None:
+def _same_patient(orders: list[dict[str, Any]], patient_id: str, fhir_server: str | None) -> None:
     """An order names the context patient or no one (the hook context then says whose it is)."""
     for order in orders:
         subject = order.get("subject")
@@ -173,7 +173,7 @@ def _same_patient(orders: list[dict], patient_id: str, fhir_server: str | None) 
                                expression="$.context.draftOrders")
 
 
-def _resources_of(value: Any) -> list[dict]:
+def _resources_of(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":

@@ -302,7 +302,7 @@ def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: st
     }
 
 
-EMPTY = (None, "", [], {})
+EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def prune(value: Any) -> Any:

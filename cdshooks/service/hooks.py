@@ -19,7 +19,7 @@ from cdshooks.service.protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCH
 CRD_VERSIONS = ["2.2"]
 
 
-def _refs(orders: list[dict]) -> list[str]:
+def _refs(orders: list[dict[str, Any]]) -> list[str]:
     return [f"{o['resourceType']}/{o['id']}" for o in orders]
 
 
@@ -52,20 +52,20 @@ class HookSpec:
         refs = list(context.get("dispatchedOrders") or []) or [context.get("order")]
         return [r for r in refs if isinstance(r, str)]
 
-    def draft_orders(self, context: Mapping[str, Any]) -> list[dict]:
+    def draft_orders(self, context: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The draft orders of the context (order resources only)."""
         bundle = context.get("draftOrders")
         entries = bundle.get("entry") if isinstance(bundle, dict) else None
         resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
         return [r for r in resources if isinstance(r, dict) and r.get("resourceType") in ORDER_TYPES]
 
-    def to_judge(self, context: Mapping[str, Any], orders: list[dict]) -> list[dict]:
+    def to_judge(self, context: Mapping[str, Any], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not self.selected_only:
             return orders
         selected = set(context.get("selections") or [])
         return [o for o in orders if f"{o.get('resourceType')}/{o.get('id')}" in selected]
 
-    def context(self, patient_id: str, orders: list[dict], user_id: str | None) -> dict[str, Any]:
+    def context(self, patient_id: str, orders: list[dict[str, Any]], user_id: str | None) -> dict[str, Any]:
         """The hook context an EHR sends with these orders (the EHR emulation of the CLI, console and tests)."""
         out: dict[str, Any] = {"patientId": patient_id}
         if self.dispatched:

@@ -15,7 +15,7 @@ from typing import Any
 
 from cdshooks import logs
 from cdshooks.errors import DataUnavailable
-from cdshooks.fhir.client import FetchResult, FhirClient, _entries
+from cdshooks.fhir.client import FetchResult, FhirClient, bundle_entries
 from cdshooks.fhir.codes import as_list
 from cdshooks.fhir.record import MEDICATION_TYPES, PatientRecord, ref_of
 from cdshooks.service.hooks import PrefetchSpec, fill_template
@@ -27,12 +27,12 @@ ABSENT = object()
 
 @dataclass
 class _Collected:
-    resources: list[dict]
+    resources: list[dict[str, Any]]
     retrieved: set[str]
     unavailable: dict[str, str]
 
 
-def _from_prefetch(value: Any) -> tuple[list[dict] | None, Mapping[str, Any] | None, str | None]:
+def _from_prefetch(value: Any) -> tuple[list[dict[str, Any]] | None, Mapping[str, Any] | None, str | None]:
     """(resources, bundle-to-follow, problem) for one prefetch value; resources None means 'fetch it'."""
     if value is ABSENT:
         return None, None, "not in prefetch"
@@ -45,7 +45,7 @@ def _from_prefetch(value: Any) -> tuple[list[dict] | None, Mapping[str, Any] | N
     if value["resourceType"] == "Bundle":
         if not isinstance(value.get("entry", []), list) or not isinstance(value.get("link", []), list):
             return None, None, "unreadable prefetch Bundle (entry or link is not a list)"
-        return _entries(value), value, None
+        return bundle_entries(value), value, None
     return [value], None, None
 
 
@@ -53,7 +53,7 @@ class RecordBuilder:
     def __init__(self, settings: Settings, client: FhirClient | None, specs: tuple[PrefetchSpec, ...]) -> None:
         self.settings, self.client, self.specs = settings, client, specs
 
-    def build(self, req: HookRequest, specs: tuple[PrefetchSpec, ...], orders: list[dict],
+    def build(self, req: HookRequest, specs: tuple[PrefetchSpec, ...], orders: list[dict[str, Any]],
               deadline: float) -> PatientRecord:
         """`deadline` (time.monotonic) is the hook call's, shared with any reads made before this one."""
         got = _Collected([], set(), {})
@@ -85,11 +85,12 @@ class RecordBuilder:
                 got.unavailable[rtype] = f"{problem} and no FHIR server was given"
         if req.fhir_server and self.client:
             calls.update(self._requester_calls(req, orders, got, deadline))
-        self._collect(self.client.many(calls, deadline) if calls else {}, types, got)
+        self._collect(self.client.many(calls, deadline) if calls and self.client else {}, types, got)
         self._check_required(specs, got)
         self._resolve_references(req, orders, got, deadline)
         patient_id = str(req.context.get("patientId"))
-        kept, dropped = [], []
+        kept: list[dict[str, Any]] = []
+        dropped: list[dict[str, Any]] = []
         own = f"Patient/{patient_id}"
         for r in got.resources:
             (kept if belongs_to(r, patient_id, req.fhir_server, own) else dropped).append(r)
@@ -135,7 +136,7 @@ class RecordBuilder:
                        reason="; ".join(f"{t}: {got.unavailable.get(t, 'not available')}" for t in missing))
             raise DataUnavailable(f"Required data could not be obtained: {', '.join(missing)}", missing)
 
-    def _requester_calls(self, req: HookRequest, orders: list[dict], got: _Collected,
+    def _requester_calls(self, req: HookRequest, orders: list[dict[str, Any]], got: _Collected,
                          deadline: float) -> dict[str, Callable[[], FetchResult]]:
         """The orders' prescribers and their roles, read in the first round: the orders are known up front."""
         have = {ref_of(r) for r in got.resources}
@@ -151,7 +152,8 @@ class RecordBuilder:
                 calls[query] = self._fetch(req, query, deadline)
         return calls
 
-    def _resolve_references(self, req: HookRequest, orders: list[dict], got: _Collected, deadline: float) -> None:
+    def _resolve_references(self, req: HookRequest, orders: list[dict[str, Any]], got: _Collected,
+                            deadline: float) -> None:
         """Second round, only when needed: referenced Medications, and payer Organizations without a name."""
         if not (req.fhir_server and self.client):
             return
@@ -217,7 +219,7 @@ def _relative(ref: Any) -> str | None:
     return None
 
 
-def _has_role(resources: list[dict], practitioner: str) -> bool:
+def _has_role(resources: list[dict[str, Any]], practitioner: str) -> bool:
     return any(
         r.get("resourceType") == "PractitionerRole"
         and str((r.get("practitioner") or {}).get("reference", "")).endswith(practitioner)

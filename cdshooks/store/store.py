@@ -140,11 +140,11 @@ class Store:
         """Record a JWT id; False when it was already recorded and has not expired (a replay). One statement, so
         two workers or two instances racing with the same token cannot both win."""
         now = time.time()
-        stmt = (pg_insert if self.kind == "postgresql" else sqlite_insert)(jwt_seen).values(
+        insert = (pg_insert if self.kind == "postgresql" else sqlite_insert)(jwt_seen).values(
             key=key[:500], expires_at=now + ttl)
-        stmt = stmt.on_conflict_do_update(index_elements=[jwt_seen.c.key],
-                                          set_={"expires_at": stmt.excluded.expires_at},
-                                          where=jwt_seen.c.expires_at < now).returning(jwt_seen.c.key)
+        stmt = insert.on_conflict_do_update(index_elements=[jwt_seen.c.key],
+                                            set_={"expires_at": insert.excluded.expires_at},
+                                            where=jwt_seen.c.expires_at < now).returning(jwt_seen.c.key)
         # A row comes back when the id was new (or its earlier use expired): RETURNING, as rowcount is -1 here.
         inserted = self._run(lambda conn: len(conn.execute(stmt).all()))
         if now - self._last_seen_purge > 3600:  # expired ids are dead weight: drop them hourly
