@@ -90,6 +90,9 @@ class Settings:
     dtr_context_hours: float = 24.0
     # A DTR answer counts only when authored at most this many days before the order date.
     answer_window_days: int = 90
+    # The SMART launch URL of the EHR's DTR app: a card that needs documentation links it ("Complete the
+    # documentation"); none configured → in dev mode the console's own DTR form, otherwise the CRD Task.
+    dtr_app_url: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -117,6 +120,7 @@ class Settings:
             "PA_LOG_LEVEL": ("log_level", str),
             "PA_DTR_CONTEXT_HOURS": ("dtr_context_hours", float),
             "PA_ANSWER_WINDOW_DAYS": ("answer_window_days", int),
+            "PA_DTR_APP_URL": ("dtr_app_url", str),
         }
         for key, (name, fn) in conv.items():
             if key in env and env[key] != "":
@@ -134,8 +138,10 @@ class Settings:
         if self.replay_store not in ("store", "memory") and not self.replay_store.startswith(("redis://",
                                                                                              "rediss://")):
             raise SettingsError(f"PA_REPLAY_STORE={self.replay_store!r}: expected store, memory or a redis:// URL")
-        if self.public_url and not self.public_url.startswith(("http://", "https://")):
-            raise SettingsError(f"PA_PUBLIC_URL={self.public_url!r}: expected an http(s) URL")
+        for name in ("public_url", "dtr_app_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("http://", "https://")):
+                raise SettingsError(f"PA_{name.upper()}={url!r}: expected an http(s) URL")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

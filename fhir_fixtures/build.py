@@ -1,7 +1,7 @@
 """Writes the synthetic patients: one FHIR R4 transaction Bundle per scenario, plus manifest.json.
 
 Each scenario states its own answer (expected outcome, pathway and the status of the criteria it is about, with
-the policy item that decides it); tests/test_fixtures.py walks the manifest, so a new case needs no test code.
+the policy item that decides it); tests/service/test_fixtures.py walks the manifest, so a new case needs no test code.
     python fhir_fixtures/build.py        (rewrites bundles/ and manifest.json)
 Scenario modules: seed (one clean record per outcome), messy (records as real EHRs hold them), boundaries (just
 inside and just outside every number the policy texts set), alternatives (a record for each pathway), depth

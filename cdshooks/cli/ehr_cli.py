@@ -174,7 +174,10 @@ def run_hook(hook: str, patient: str, drug: str, fhir: str, token: str | None, s
         console.rule(f"[bold]{card['indicator'].upper()}[/bold] {card['summary']}")
         console.print(Markdown(card.get("detail", "")))
         for link in card.get("links", []):
-            console.print(f"link: {link['label']} <{link['url']}>")
+            console.print(f"link: {link['label']} <{link['url']}>" + (" (SMART launch)" if link["type"] == "smart"
+                                                                      else ""), markup=False)
+        for suggestion in card.get("suggestions", []):
+            console.print(f"suggestion: {suggestion['label']}", markup=False)
     actions = resp.json().get("systemActions", [])
     console.print(f"{len(actions)} coverage-information system action(s) returned.")
     return 0

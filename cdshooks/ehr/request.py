@@ -6,6 +6,7 @@ resolved the templates would; `hook_request` wraps draft orders into an order-si
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -59,3 +60,28 @@ def hook_request(hook: str, patient_id: str, orders: list[dict], *, user_id: str
     if prefetch is not None:
         body["prefetch"] = dict(prefetch)
     return body
+
+
+def apply_suggestion(body: dict[str, Any], suggestion: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict]]:
+    """What an EHR does when the clinician accepts a suggestion: each `update` replaces the draft order it names
+    (the next signing sees the changed order); each `create` is a new resource the EHR keeps (returned: a lab
+    order, a Task). The body is a copy; the caller sends its feedback (`acceptedSuggestions`) itself."""
+    out = copy.deepcopy(body)
+    created: list[dict] = []
+    entries = ((out.get("context") or {}).get("draftOrders") or {}).get("entry") or []
+    for action in suggestion.get("actions") or []:
+        resource = action.get("resource") or {}
+        if action.get("type") == "update":
+            for entry in entries:
+                old = entry.get("resource") or {}
+                if (old.get("resourceType"), old.get("id")) == (resource.get("resourceType"), resource.get("id")):
+                    entry["resource"] = copy.deepcopy(resource)
+        elif action.get("type") == "create":
+            created.append(copy.deepcopy(resource))
+    return out, created
+
+
+def accepted_feedback(card: Mapping[str, Any], suggestion: Mapping[str, Any], when: str) -> dict[str, Any]:
+    """The feedback an EHR sends for an accepted suggestion (CDS Hooks 2.0: the card's and suggestion's uuids)."""
+    return {"feedback": [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": when,
+                          "acceptedSuggestions": [{"id": suggestion["uuid"]}]}]}

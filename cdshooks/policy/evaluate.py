@@ -62,7 +62,8 @@ class _Run:
             result = self._same_as(c, depth)
         else:
             r, basis = self._leaf(c)
-            result = CriterionResult(c, r.status, r.evidence, r.note, depth=depth, value=r.value, basis=basis)
+            result = CriterionResult(c, r.status, r.evidence, r.note, depth=depth, value=r.value, basis=basis,
+                                     proposal=r.proposal)
         if c.applies_if:
             result = self._conditional(result, c.applies_if, depth)
         self.done[c.id] = result

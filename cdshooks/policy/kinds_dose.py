@@ -54,6 +54,7 @@ class Dose:
     count: int | None  # administrations, when stated
     start: date | None  # first day of this dosage step (boundsPeriod.start), for ordering steps
     sequence: int
+    index: int = 0  # its position in the order's dosageInstruction
 
 
 def _days(value: Any, unit: Any) -> float | None:
@@ -93,7 +94,7 @@ def _dose_of(dosage: dict[str, Any], index: int) -> Dose:
     if count == 1:
         interval = None
     sequence = dosage.get("sequence")
-    return Dose(amount, rate, interval, days, count, start, sequence if isinstance(sequence, int) else index)
+    return Dose(amount, rate, interval, days, count, start, sequence if isinstance(sequence, int) else index, index)
 
 
 def body_codes(c: Criterion) -> set[tuple[str, str]]:
@@ -368,6 +369,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
     body = _body(ctx, c.params) if body_codes(c) else None
     step_up = list(phase.get("step_up", ())) if first else []
     problems, unknown = [], []
+    proposal: list[tuple[int, Quantity]] = []
     in_call = _call_doses(ctx, steps)
     schedule, note = _schedule(in_call) if step_up else ([(d, True) for d in steps], None)
     if note:
@@ -377,6 +379,9 @@ def dose(c: Criterion, ctx: Context) -> Result:
     for i, (d, own) in enumerate(schedule):
         limits = {**phase, **step_up[i]} if i < len(step_up) else phase
         p, u = _check(d, limits, body) if own else ([], [])
+        limit = limits.get("max_dose")
+        if own and billing is None and limit and d.amount and _over(d.amount, limit):
+            proposal.append((d.index, limit))  # the label dose of this step, which the policy allows
         before = schedule[i - 1][0].start if i else None
         if own and (gap := limits.get("after_days")) and d.start and before:
             days = (d.start - before).days
@@ -401,7 +406,7 @@ def dose(c: Criterion, ctx: Context) -> Result:
     if body:
         ev += body.evidence
     if problems:
-        return Result(Status.NOT_MET, tuple(ev), "; ".join(problems))
+        return Result(Status.NOT_MET, tuple(ev), "; ".join(problems), proposal=tuple(proposal))
     if unknown:
         return missing("; ".join(dict.fromkeys(unknown)), ev)
     return Result(Status.MET, tuple(ev), f"within the limit for {label}")

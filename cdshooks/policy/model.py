@@ -85,6 +85,8 @@ class Result:
     # The measured value that decided it, in the criterion's own unit (a lab value, a count of lines): what a
     # DTR form is pre-answered with.
     value: float | None = None
+    # A change to the order that would meet it: (position in dosageInstruction, the dose the policy allows there).
+    proposal: tuple[tuple[int, Quantity], ...] = ()
 
 
 class Basis(StrEnum):
@@ -112,6 +114,8 @@ class CriterionResult:
     basis: Basis = Basis.RECORD
     # MIRROR: the criterion followed; CONDITIONAL / NOT_APPLICABLE: the applies_if condition.
     about: Criterion | None = None
+    # As Result.proposal: the dose per dosageInstruction position that would meet it.
+    proposal: tuple[tuple[int, Quantity], ...] = ()
 
     def walk(self) -> list[CriterionResult]:
         out = [self]

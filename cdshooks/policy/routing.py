@@ -171,6 +171,12 @@ def _rank(coverage: Mapping[str, Any]) -> int:
     return order if isinstance(order, int) and not isinstance(order, bool) else 10**6
 
 
+def primary_coverage(record: PatientRecord, on: date) -> Mapping[str, Any] | None:
+    """The Coverage in force on the date that comes first in Coverage.order: where an order no policy governs is
+    said to stand."""
+    return next((c for c in sorted(record.of("Coverage"), key=_rank) if in_force(c, on)), None)
+
+
 def match_coverage(policy: Policy, record: PatientRecord, on: date) -> CoverageMatch | None:
     """The patient's Coverage in force on the order date whose payer and line of business the policy applies
     to; with several, the one first in Coverage.order. A line of business that cannot be read never matches a

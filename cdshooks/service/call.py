@@ -16,12 +16,13 @@ from cdshooks.dtr.prefill import DtrContext, context_of
 from cdshooks.errors import DataUnavailable, NotAllowed, RequestError
 from cdshooks.fhir import models as fhir_models
 from cdshooks.fhir.client import FhirClient
+from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import PatientRecord, ref_of
 from cdshooks.policy.assess import Judge
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Policy
-from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts
-from cdshooks.service import cards
+from cdshooks.policy.routing import ORDER_TYPES, governing_policies, order_concepts, primary_coverage
+from cdshooks.service import actions, cards
 from cdshooks.service.hooks import HookSpec, PrefetchSpec, prefetch_specs, specs_for
 from cdshooks.service.protocol import HookRequest
 from cdshooks.service.record_builder import RecordBuilder, names_patient
@@ -67,34 +68,54 @@ class HookService:
         _same_patient(orders, str(req.context["patientId"]), req.fhir_server)
         empty = PatientRecord.from_resources(str(req.context["patientId"]), [], draft_orders=orders)
         candidates = [o for o in orders if _may_be_governed(self.library, o, empty)]
-        if not candidates or not req.wants("coverage-info"):
+        if not req.wants("coverage-info") or not (candidates or hook.primary and orders):
             return HookResult({"cards": []})
         if not hook.primary:  # no system action will validate the order on its way back, so validate it here
             for order in candidates:
                 _check_order(order)
+        if not candidates:
+            # No policy can govern these orders: only the Coverage is read, to say so in the coverage-information.
+            return self._uncovered(hook, req, orders, deadline)
         record = self.builder.build(req, specs_for(hook, self.specs), orders, deadline)
         if answers:
             record = record.with_resources(answers)
         if record.unreadable_responses:  # a shape, never the content
             logs.event("unreadable QuestionnaireResponse ignored", logging.WARNING, count=record.unreadable_responses)
-        return self._answer(hook, req, record, candidates, base_url)
+        return self._answer(hook, req, record, candidates, base_url, orders)
+
+    def _uncovered(self, hook: HookSpec, req: HookRequest, orders: list[dict[str, Any]],
+                   deadline: float) -> HookResult:
+        specs = tuple(s for s in specs_for(hook, self.specs) if s.key in ("patient", "coverage"))
+        try:
+            record = self.builder.build(req, specs, orders, deadline)
+        except DataUnavailable:  # no Coverage to speak of: nothing is asked of the EHR for orders we do not judge
+            return HookResult({"cards": []})
+        return self._answer(hook, req, record, [], "", orders)
 
     def _answer(self, hook: HookSpec, req: HookRequest, record: PatientRecord, orders: list[dict[str, Any]],
-                base_url: str) -> HookResult:
+                base_url: str, every: list[dict[str, Any]]) -> HookResult:
+        """Cards and coverage-information for the governed `orders`; on a primary hook, coverage-information for
+        `every` other order of the call too (CRD: every order gets one), or an Instructions card where the record
+        shows no Coverage in force."""
         result = HookResult({"cards": []})
-        actions: list[dict[str, Any]] = []
+        system_actions: list[dict[str, Any]] = []
         today = self.today()
         judge = Judge(self.answer_keys, self.settings.answer_window_days, req.fhir_server, req.context.get("userId"))
         for scope, ev in judge.orders(self.library, record, orders, today):
             # The DTR form is offered with the coverage-information, so only where a system action carries it.
             form = dtr.canonical(base_url, scope.policy) if hook.primary and base_url and not ev.not_covered else None
-            result.response["cards"].append(cards.pa_card(ev, scope, form, self.new_id()))
+            assertion_id = self.new_id() if hook.primary else ""
+            card = cards.pa_card(ev, scope, form, self.new_id())
+            # Where the documentation is completed: the EHR's DTR app, else (dev mode) the tester's console.
+            launch = self.settings.dtr_app_url or (f"{base_url}/console" if self.settings.dev_mode and base_url
+                                                   else None)
+            offers = actions.suggestions(ev, scope, f"Patient/{record.patient_id}", form, today.isoformat(),
+                                         drafts=not hook.dispatched, task=not launch, new_id=self.new_id)
+            cards.add_actions(card, actions.launch_link(ev, scope, assertion_id, form, launch), offers)
+            result.response["cards"].append(card)
             result.orders.append(ev.order_ref)
             result.outcomes.append({"order": ev.order_ref, "policy": ev.policy.id, "outcome": ev.outcome.value})
             if hook.primary:
-                # A fresh random id per evaluated order and evaluation: it names this assertion, nothing else, and
-                # is the capability that unlocks its pre-filled DTR form.
-                assertion_id = self.new_id()
                 action = cards.coverage_action(ev, scope, assertion_id, today.isoformat(), form)
                 if form:
                     result.contexts.append(context_of(assertion_id, record.patient_id, ev))
@@ -108,14 +129,38 @@ class HookService:
                                    service=hook.id, reason=f"invalid elements it never reads: {elements}")
                         continue
                     raise AssertionError("coverage-information extension is not valid FHIR")  # our bug: 500
-                actions.append(action)
+                system_actions.append(action)
+        if hook.primary:
+            judged = set(result.orders)
+            rest = [o for o in every if ref_of(o) not in judged]
+            system_actions += self._not_judged(hook, record, rest, today, result)
         limit = req.configuration.get("max-cards")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             result.response["cards"] = result.response["cards"][:limit]
         result.response["cards"] = [cards.prune(c) for c in result.response["cards"]]
-        if actions:
-            result.response["systemActions"] = actions  # never pruned: the order goes back exactly as received
+        if system_actions:
+            result.response["systemActions"] = system_actions  # never pruned: the order goes back exactly as received
         return result
+
+    def _not_judged(self, hook: HookSpec, record: PatientRecord, orders: list[dict[str, Any]], today: date,
+                    result: HookResult) -> list[dict[str, Any]]:
+        """Coverage-information for orders no policy of ours judges: `conditional` under the Coverage in force
+        (the payer's rules for them are not known here); with no Coverage in force, one Instructions card."""
+        out, uncovered = [], []
+        for order in orders:
+            on = parse_date(order.get("authoredOn")) or today
+            coverage = primary_coverage(record, on)
+            if coverage is None:
+                uncovered.append(order)
+                continue
+            action = cards.unjudged_action(order, ref_of(coverage), self.new_id(), today.isoformat())
+            if fhir_models.problems(action["resource"]):  # never send an invalid order back
+                logs.event("order not valid R4; no coverage-information action", logging.WARNING, service=hook.id)
+                continue
+            out.append(action)
+        if uncovered:
+            result.response["cards"].append(cards.no_coverage_card(uncovered, today.isoformat(), self.new_id()))
+        return out
 
     def _check_size(self, hook: HookSpec, req: HookRequest) -> None:
         """At most `max_orders` orders per call: real order sets are far smaller, and each governed order costs

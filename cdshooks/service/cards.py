@@ -8,12 +8,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from cdshooks.fhir.record import ref_of
 from cdshooks.policy.model import CriterionResult, Evaluation, Need, Outcome, Requirement, Status
 from cdshooks.policy.routing import InScope
 from cdshooks.service import wording
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 COVERAGE_INFO_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+# The coded reason of every coverage-information (extensible binding: a code of ours, always with its text).
+REASON_SYSTEM = "urn:pa-advisor:CodeSystem:coverage-reason"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 SUMMARY_MAX = 139  # CDS Hooks: a summary of fewer than 140 characters
 DETAIL_MAX = 2000
 # What we echo back from a request is capped, so a hostile order cannot bloat a card.
@@ -205,6 +209,16 @@ def evaluation_json(ev: Evaluation, payer: str) -> dict[str, Any]:
     return out
 
 
+def add_actions(card: dict[str, Any], link: dict[str, Any] | None, suggestions: list[dict[str, Any]]) -> None:
+    """The documentation launch first among the links; the suggestions, of which the clinician takes at most one
+    (CDS Hooks 2.0 knows only `at-most-one`)."""
+    if link:
+        card["links"] = [link, *card.get("links", [])]
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+
+
 def _requirement_json(item: Requirement) -> dict[str, Any]:
     """A need ({criterion, source, request, recordShows}) or {"oneOf": [[…], …]}: any one option, all its items."""
     if isinstance(item, Need):
@@ -263,7 +277,7 @@ def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, toda
                          form: str | None = None) -> dict[str, Any]:
     """The coverage-information extension, inside the subset valid in both CRD 2.0.1 and 2.2.1; `form` is the
     DTR Questionnaire for the documentation (CRD resp-38: with doc-needed, SHOULD name a questionnaire)."""
-    coverage = [{"url": "coverage", "valueReference": {"reference": scope.coverage.ref}}]
+    coverage: list[dict[str, Any]] = [{"url": "coverage", "valueReference": {"reference": scope.coverage.ref}}]
     if ev.not_covered:
         # CRD: not-covered carries no pa-needed (and so no withpa documentation purpose).
         reason = "Not covered: the policy lists this use as not covered."
@@ -278,14 +292,70 @@ def coverage_information(ev: Evaluation, scope: InScope, assertion_id: str, toda
                      {"url": "doc-needed", "valueCode": "clinical"}, {"url": "doc-purpose", "valueCode": "withpa"}]
         if form:  # CRD q1: a questionnaire only with doc-needed
             coverage.append({"url": "questionnaire", "valueCanonical": form})
+    if ev.drug.get("system") == HCPCS:  # the drug's billing code the assertion is for (CRD resp-30)
+        coverage.append({"url": "billingCode", "valueCoding": {k: v for k, v in ev.drug.items()
+                                                               if k in ("system", "code", "display")}})
+    code = "not-covered" if ev.not_covered else ev.outcome.value
+    return _information(coverage, code, f"{ev.policy.id}: {reason}", assertion_id, today)
+
+
+def _information(parts: list[dict[str, Any]], code: str, text: str, assertion_id: str, today: str) -> dict[str, Any]:
     return {
         "url": COVERAGE_INFO_URL,
-        "extension": coverage + [
-            {"url": "reason", "valueCodeableConcept": {"text": f"{ev.policy.id}: {reason}"}},
+        "extension": parts + [
+            {"url": "reason", "valueCodeableConcept": {"coding": [{"system": REASON_SYSTEM, "code": code,
+                                                                   "display": REASON_DISPLAY[code]}],
+                                                       "text": text}},
             {"url": "date", "valueDate": today},
             {"url": "coverage-assertion-id", "valueString": assertion_id},
         ],
     }
+
+
+REASON_DISPLAY = {
+    "likely-approved": "The record meets the policy's criteria",
+    "documentation-needed": "Clinical documentation for the policy's criteria is still missing",
+    "likely-denied": "The record shows a policy criterion not met",
+    "not-covered": "The policy lists this use as not covered",
+    "no-policy": "No prior-authorization policy known to PA Advisor governs this order",
+}
+
+
+def unjudged_action(order: Mapping[str, Any], coverage_ref: str, assertion_id: str, today: str) -> dict[str, Any]:
+    """Coverage-information for an order no policy of ours governs: honestly conditional (the payer's rules for it
+    are not known here), valid in CRD 2.0.1 and 2.2 (pa-needed with covered; info-needed with conditional)."""
+    parts: list[dict[str, Any]] = [{"url": "coverage", "valueReference": {"reference": coverage_ref}},
+             {"url": "covered", "valueCode": "conditional"}, {"url": "pa-needed", "valueCode": "conditional"},
+             {"url": "info-needed", "valueCode": "OTH"}]
+    text = ("No prior-authorization policy known to PA Advisor governs this order: check the payer's own "
+            "requirements for it.")
+    resource = copy.deepcopy(dict(order))
+    resource["extension"] = list(resource.get("extension") or []) + [
+        _information(parts, "no-policy", text, assertion_id, today)]
+    return {"type": "update", "description": f"Coverage information for {ref_of(order)}: no known policy",
+            "resource": resource}
+
+
+def no_coverage_card(orders: list[dict[str, Any]], today: str, card_id: str) -> dict[str, Any]:
+    """CRD Instructions (text only): no Coverage in force, so no coverage-information can be given."""
+    names = ", ".join(md(clip(_order_name(o), 80)) for o in orders[:5])
+    return {
+        "uuid": card_id,
+        "summary": "No insurance coverage in force in the record: coverage requirements cannot be checked",
+        "detail": f"The record shows no Coverage in force on {today} for: {names}. Update the patient's insurance "
+                  "in the record and sign again to see the payer's prior-authorization requirements.",
+        "indicator": "info",
+        "source": {"label": "PA Advisor",
+                   "topic": {"system": CARD_TYPE_SYSTEM, "code": "insurance", "display": "Insurance"}},
+    }
+
+
+def _order_name(order: Mapping[str, Any]) -> str:
+    concept = order.get("medicationCodeableConcept") or order.get("code") or {}
+    text = concept.get("text") if isinstance(concept, dict) else None
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    first = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], dict) else {}
+    return str(text or first.get("display") or first.get("code") or ref_of(order))
 
 
 def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: str,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: instances starting together take turns on PostgreSQL instead of racing to create tables.
 LOCK_ID = 774_418_201
-# The newest revision in migrations/versions (tests/test_store.py checks): a store already there starts without
+# The newest revision in migrations/versions (tests/store/test_store.py checks): a store already there starts without
 # loading Alembic at all (about 100 ms of imports).
 HEAD = "0002"
 

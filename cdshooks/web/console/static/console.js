@@ -7,7 +7,8 @@ const CRD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage
 const urls = document.body.dataset;
 const drugs = JSON.parse($("#drugs").textContent);
 const services = JSON.parse($("#services").textContent);
-const state = { patients: [], patient: null, server: null, responses: [], lastOutcome: null, orderIndex: 0 };
+const state = { patients: [], patient: null, server: null, responses: [], lastOutcome: null, orderIndex: 0,
+                call: null, created: [] };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -68,6 +69,7 @@ function selectPatient(p) {
   state.patient = p;
   state.server = null;
   state.responses = [];
+  state.created = [];
   state.lastOutcome = null;
   $("#patient").hidden = false;
   $("#patient-title").textContent = `${p.name} (${p.age ?? "?"} y)`;
@@ -87,6 +89,7 @@ function useServer(event) {
   const drug = drugs[Number($("#fhir-drug").value)];
   state.patient = null;
   state.responses = [];
+  state.created = [];
   state.lastOutcome = null;
   state.server = { base: $("#fhir-base").value.replace(/\/$/, ""), token: $("#fhir-token").value,
                    patient: $("#fhir-patient").value.trim(), user: $("#fhir-user").value.trim(), drug };
@@ -134,11 +137,65 @@ async function sign(orderIndex) {
       for (const r of state.responses) entries.push({ resource: r });
     }
   }
+  await send(call);
+}
+
+async function send(call) {
+  state.call = call;
   const started = performance.now();
   const { status, body } = await getJson(`${urls.hooks}${call.service}`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(call.request) });
   const ms = performance.now() - started;
   await render(call.request, status, body, ms);
+}
+
+// ---- acting on a card: the documentation launch and the suggestions --------------------------------------------
+
+function draftOrder(ref) {
+  const entries = state.call?.request?.context?.draftOrders?.entry || [];
+  return entries.map((e) => e.resource).find((r) => `${r.resourceType}/${r.id}` === ref)
+    || state.call?.request?.prefetch?.dispatchedOrder;
+}
+
+function launch(link) {
+  // The console plays the EHR launching the DTR app: it reads the appContext as the DTR reference app does.
+  const ctx = Object.fromEntries(decodeURIComponent(link.appContext || "").split("&").map((p) => p.split("=")));
+  return openForm(ctx.context, ctx.questionnaire, draftOrder(ctx.order));
+}
+
+async function accept(card, suggestion) {
+  // As an EHR: feedback first (acceptedSuggestions), then the actions — an update replaces the draft order and
+  // the order is signed again; a create is kept by the EHR (listed here).
+  await getJson(`${urls.hooks}${state.call.service}/feedback`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ feedback: [{ card: card.uuid, outcome: "accepted", outcomeTimestamp: new Date().toISOString(),
+                                        acceptedSuggestions: [{ id: suggestion.uuid }] }] }) });
+  const request = structuredClone(state.call.request);
+  let updated = false;
+  for (const action of suggestion.actions || []) {
+    if (action.type === "update") {
+      for (const entry of request.context.draftOrders?.entry || []) {
+        if (entry.resource.resourceType === action.resource.resourceType && entry.resource.id === action.resource.id) {
+          entry.resource = action.resource;
+          updated = true;
+        }
+      }
+    } else if (action.type === "create") {
+      state.created.push(action.resource);
+    }
+  }
+  if (updated) {
+    request.hookInstance = crypto.randomUUID();
+    return send({ service: state.call.service, request });
+  }
+  renderCreated();
+}
+
+function renderCreated() {
+  const box = $("#created");
+  box.hidden = !state.created.length;
+  box.replaceChildren(el("h3", { text: "Added by accepted suggestions" }), el("ul", {}, ...state.created.map((r) =>
+    el("li", { text: `${r.resourceType}: ${r.code?.text || r.description || r.code?.coding?.[0]?.code || ""}` }))));
 }
 
 function outcomeOf(card) {
@@ -188,9 +245,18 @@ async function cardView(card) {
     box.append(detail);
   }
   const links = (card.links || []).filter((l) => /^https?:\/\//i.test(l.url));
-  if (links.length) {
-    box.append(el("ul", { class: "links" }, ...links.map((l) =>
+  for (const link of links.filter((l) => l.type === "smart")) {
+    box.append(el("button", { type: "button", class: "launch", text: link.label, onclick: () => launch(link) }));
+  }
+  const absolute = links.filter((l) => l.type !== "smart");
+  if (absolute.length) {
+    box.append(el("ul", { class: "links" }, ...absolute.map((l) =>
       el("li", {}, el("a", { href: l.url, target: "_blank", rel: "noopener noreferrer", text: l.label })))));
+  }
+  if (card.suggestions?.length) {
+    box.append(el("h4", { text: "Suggestions (accept one)" }), el("ul", { class: "suggestions" },
+      ...card.suggestions.map((s) => el("li", {}, el("span", { text: s.label }), " ",
+        el("button", { type: "button", class: "accept", text: "Accept", onclick: () => accept(card, s) })))));
   }
   return box;
 }

@@ -23,7 +23,7 @@ from cdshooks.policy.kinds import CODESET_PARAMS, PARAMS
 from cdshooks.policy.loader import load_payers, load_policy, load_valuesets, mapping_schema
 from cdshooks.settings import DEFAULT_MAPPINGS, FIXTURES_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_POLICIES = ROOT.parent / "shared" / "policies"
 # A policy text in the shape of a health plan's web page (our own words): bullets under "Section:" headings,
 # a subtitle, nested bullets, the joints ("; AND") and back matter that holds no criteria.

@@ -17,7 +17,7 @@ from loopback import CLI, wait_until_up
 
 from cdshooks.cli.sandbox import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], **kw) -> subprocess.CompletedProcess:

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from backing import PG_URL, REDIS_URL, needs, postgres_or_skip, redis_or_skip
 from compose_local import DEPLOY, NGINX, ROOT, LocalStack, build_context, stages
-from test_scale_out import REDIS_URL, _needs, _redis_or_skip
-from test_store import PG_URL, _postgres_or_skip
 
 from cdshooks.cli.sandbox import free_port
 
@@ -59,9 +58,9 @@ def test_one_image_serves_every_pa_advisor_service_and_only_one_builds_it():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    _needs(Path(NGINX).exists(), "nginx (apt-get install nginx)")
-    _postgres_or_skip()
-    _redis_or_skip()
+    needs(Path(NGINX).exists(), "nginx (apt-get install nginx)")
+    postgres_or_skip()
+    redis_or_skip()
     local = LocalStack(tmp_path_factory.mktemp("compose"), store_url=PG_URL, redis_url=REDIS_URL, profiles=("call",))
     try:
         for name in local.services:

@@ -117,9 +117,20 @@ def test_warning_indicator_for_documentation_needed_and_denied(client, library):
     assert "**Why**\n\n- I.A.3: Age ≥ 18 years — age 16 on 2026-11-20" in card["detail"]
 
 
-def test_uncovered_plan_gets_no_card_and_no_system_action(client, library):
+def test_a_plan_no_policy_covers_gets_no_card_and_conditional_coverage_information(client, library):
+    """CRD: coverage-information for every order. No policy of ours judges this plan, so it is said honestly:
+    conditional, with info-needed and the coded reason, never silence and never a guess."""
     resp = sign(client, library, "elx-otherplan")
-    assert resp.status_code == 200 and resp.json == {"cards": []}
+    assert resp.status_code == 200 and resp.json["cards"] == []
+    (action,) = resp.json["systemActions"]
+    order = scenario_request("elx-otherplan", library)["context"]["draftOrders"]["entry"][0]["resource"]
+    assert {k: v for k, v in action["resource"].items() if k != "extension"} == \
+        {k: v for k, v in order.items() if k != "extension"}
+    (info,) = [e for e in action["resource"]["extension"] if e["url"].endswith("ext-coverage-information")]
+    parts = {e["url"]: e for e in info["extension"]}
+    assert [parts[k]["valueCode"] for k in ("covered", "pa-needed", "info-needed")] == ["conditional"] * 2 + ["OTH"]
+    reason = parts["reason"]["valueCodeableConcept"]
+    assert reason["coding"][0]["code"] == "no-policy" and reason["text"]
 
 
 def test_orders_no_policy_governs_get_no_card_and_no_fetch(client, library):

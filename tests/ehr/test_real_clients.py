@@ -214,3 +214,33 @@ def test_a_single_object_reason_code_from_the_sandbox_is_still_read(trusted, lib
     (dx,) = [c for c in ev["criteria"] if c["id"] == "dx-mm"]
     assert dx["status"] == "not-met" and "amyloidosis" in dx["evidence"][0]["text"]
     assert ev["referrals"] and "LA.PMN.53" in ev["referrals"][0]
+
+
+def test_both_clients_get_the_documentation_launch_and_the_suggestions(tmp_path, library, open_fhir, key_list):
+    """With the EHR's DTR app configured, a documentation-needed card carries the SMART launch and the lab-order
+    suggestion for both real clients, in the shapes they display (links with label/url/type, suggestions)."""
+    (tmp_path / "sandbox-jwks.json").write_text(json.dumps(
+        {"keys": [clients.public_jwk(SANDBOX_KEY.public_key(), SANDBOX_KID, "ES384")]}))
+    (tmp_path / "trust.yaml").write_text(
+        f"- iss: {clients.SANDBOX_ISS}\n  jku: {clients.SANDBOX_JKU}\n  jwks_file: sandbox-jwks.json\n"
+        f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n"
+        f"  fhir_servers: [{open_fhir}]\n")
+    app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url=BASE, jwks_refresh_cooldown=0,
+                              store_url=f"sqlite:///{tmp_path / 'store.db'}", dtr_app_url="https://dtr.example/launch"))
+    client = app.test_client()
+    key = rsa.generate_private_key(65537, 2048)
+    publish(key_list, key)
+    # The generator reads what its own prefetch lacks (the Coverage) from its open FHIR server: the patient is there.
+    assert all(status < 300 for _, status in post_fixtures(open_fhir, None, keys=("elx-mp049",)))
+    for resp in (sandbox_call(client, library, "elx-mp049"),
+                 generator_call(client, library, open_fhir, key_list, key, scenario="elx-mp049")):
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        (card,) = resp.json["cards"]
+        launch = card["links"][0]
+        assert (launch["type"], launch["url"], launch["label"]) == ("smart", "https://dtr.example/launch",
+                                                                    "Complete the documentation")
+        assert "context=" in launch["appContext"] and "questionnaire=" in launch["appContext"]
+        labels = [s["label"] for s in card["suggestions"]]
+        # The serum M-protein is in the record (below the threshold): the other results of I.A.5.a are offered.
+        assert "Order 24-h urine M-protein (I.A.5.a.ii)" in labels, labels
+        assert card["selectionBehavior"] == "at-most-one"

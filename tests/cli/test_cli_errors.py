@@ -12,7 +12,7 @@ from loopback import CLI
 
 from cdshooks.cli.sandbox import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = str(ROOT / "fhir_fixtures" / "bundles" / "elx-approve.json")
 DOWN = f"http://127.0.0.1:{free_port()}"  # nothing listens here
 

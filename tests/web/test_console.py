@@ -17,7 +17,7 @@ from cdshooks.settings import Settings
 from cdshooks.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("PA_SCREENSHOTS", Path(__file__).resolve().parent.parent / "build" / "console-screenshots"))
+SHOTS = Path(os.environ.get("PA_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "console-screenshots"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync", "--disable-quic"]
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -220,3 +220,38 @@ def test_server_mode_reads_the_fhir_server_and_saves_the_answers_there(server, p
     finally:  # the FHIR server is shared by the session: remove what this test wrote
         for qr in saved:
             requests.delete(f"{fhir_server}/QuestionnaireResponse/{qr['id']}", headers=headers, timeout=10)
+
+
+def test_the_card_launches_the_documentation_from_its_smart_link(server, page):
+    """The card's "Complete the documentation" link opens the form its appContext names, pre-filled."""
+    page.goto(f"{server}/console?patient={SCENARIOS['elx-nospec']['patientId']}&sign=1")
+    assert "outcome: documentation-needed" in outcome_line(page)
+    page.click("article.card button.launch")
+    page.wait_for_selector("#q-prescriber")
+    assert page.input_value("#q-age") == "true" and page.input_value("#q-prescriber") == ""
+    page.select_option("#q-prescriber", "true")
+    page.click("#dtr-form button[type=submit]")
+    page.wait_for_selector("#before-after:not([hidden])")
+    assert "outcome: likely-approved" in outcome_line(page)
+
+
+def test_accepting_the_dose_suggestion_signs_the_changed_order_again(server, page):
+    page.goto(f"{server}/console?patient={SCENARIOS['lem-13mg']['patientId']}&sign=1")
+    assert "outcome: likely-denied" in outcome_line(page)
+    item = page.locator("ul.suggestions li", has_text="Use the dose the policy allows")
+    assert "12 mg" in item.inner_text()
+    shot(page, "suggestions")
+    item.locator("button.accept").click()
+    page.wait_for_selector("#before-after:not([hidden])")
+    assert "likely-denied → after: likely-approved" in page.inner_text("#before-after")
+    signed = json.loads(page.text_content("#raw-request"))
+    dose = signed["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
+    assert dose["doseAndRate"][0]["doseQuantity"]["value"] == 12
+
+
+def test_accepting_a_lab_order_keeps_it_as_the_ehr_would(server, page):
+    page.goto(f"{server}/console?patient={SCENARIOS['elx-mp049']['patientId']}&sign=1")
+    outcome_line(page)
+    page.locator("ul.suggestions li", has_text="Order").first.locator("button.accept").click()
+    page.wait_for_selector("#created:not([hidden])")
+    assert "ServiceRequest" in page.inner_text("#created")

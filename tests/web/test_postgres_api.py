@@ -7,8 +7,8 @@ import time
 import uuid
 from datetime import date
 
+from backing import postgres_or_skip as _postgres_or_skip
 from conftest import scenario_request
-from test_store import _postgres_or_skip
 
 from cdshooks.settings import Settings
 from cdshooks.store import Store

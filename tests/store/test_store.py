@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
 import pytest
+from backing import postgres_or_skip as _postgres_or_skip
 
 from cdshooks.store import Store, StoreError
-
-PG_URL = os.environ.get("PA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_or_skip() -> str:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL, connect_timeout=3):
-            pass
-    except Exception as exc:  # driver missing or server down
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL must be reachable under CI at {PG_URL}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({type(exc).__name__}); CI runs this test")
-    return PG_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

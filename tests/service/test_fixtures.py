@@ -20,8 +20,8 @@ MD = MarkdownIt("commonmark")
 
 def evaluation(response: dict, order_ref: str) -> tuple[dict, dict] | tuple[None, None]:
     for card in response.get("cards", []):
-        ev = card["extension"]["pa-advisor.evaluation"]
-        if ev["order"] == order_ref:
+        ev = card.get("extension", {}).get("pa-advisor.evaluation")  # an Instructions card has none
+        if ev and ev["order"] == order_ref:
             return card, ev
     return None, None
 
@@ -70,8 +70,17 @@ def check_scenario(key: str, response: dict) -> None:
     card, ev = evaluation(response, order_ref)
     expected = s["expected"]
     if expected is None:
+        # No policy of ours judges it: no PA card, and (CRD) still coverage-information for the order —
+        # conditional with the reason said — or, with no Coverage in force, an Instructions card instead.
         assert ev is None, f"{key}: expected no card"
-        assert "systemActions" not in response
+        if response.get("systemActions"):
+            info = coverage_information(response, order_ref)
+            assert (info["covered"]["valueCode"], info["pa-needed"]["valueCode"]) == ("conditional", "conditional")
+            assert info["reason"]["valueCodeableConcept"]["coding"][0]["code"] == "no-policy", key
+            assert "info-needed" in info  # CRD q3: a conditional needs info-needed
+        else:
+            (card,) = response["cards"]
+            assert card["source"]["topic"]["code"] == "insurance" and "links" not in card, key
         return
     assert ev is not None, f"{key}: no card for the order"
     statuses = {c["id"]: c["status"] for c in ev["criteria"]}

@@ -219,7 +219,7 @@ def test_the_docker_gunicorn_command_refuses_a_bad_setting_in_one_line(tmp_path,
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PA_DEV_MODE": "1", "PA_BIND": "127.0.0.1:0", name: value,
            "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db"}
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(root / "deploy" / "gunicorn.conf.py"),
@@ -242,7 +242,7 @@ def test_the_docker_gunicorn_command_starts_clean_as_a_user_with_no_home(tmp_pat
 
     from cdshooks.cli.sandbox import free_port
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     port = free_port()
     env = {**os.environ, "HOME": "/proc/no-such-home", "PA_DEV_MODE": "1", "PA_BIND": f"127.0.0.1:{port}",
            "PA_WORKERS": "1", "PA_STORE_URL": f"sqlite:///{tmp_path}/s.db", "PA_METRICS_DIR": str(tmp_path / "m")}

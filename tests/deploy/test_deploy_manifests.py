@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K8S = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
 KUBERNETES = "1.30.0"
 DOCS = [(path.name, i, doc) for path in K8S for i, doc in enumerate(yaml.safe_load_all(path.read_text())) if doc]
@@ -51,7 +51,7 @@ def test_the_mappings_configmaps_match_the_mappings_folder():
 
 
 def test_the_compose_file_follows_the_compose_specification():
-    schema = json.loads((ROOT / "tests" / "schemas" / "compose-spec.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parent / "compose-spec.json").read_text())
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     jsonschema.validate(compose, schema)
     assert {"pa-advisor-1", "pa-advisor-2", "nginx", "postgres", "redis", "sekmet"} <= set(compose["services"])

@@ -31,7 +31,7 @@ from loopback import CLI
 
 from cdshooks.cli.sandbox import free_port, sekmet_executable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # The executables the images provide, as this machine runs them.

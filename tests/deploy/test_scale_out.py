@@ -14,41 +14,24 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+from backing import PG_URL, REDIS_URL, needs, postgres_or_skip, redis_or_skip
 from conftest import SCENARIOS, scenario_request
 from cryptography.hazmat.primitives.asymmetric import ec
 from loopback import CLI, wait_until_up
-from test_store import PG_URL, _postgres_or_skip
 
 from cdshooks.cli.sandbox import free_port
 from cdshooks.ehr.profiles import public_jwk
 from cdshooks.store import Store
 
 ISS = "https://ehr.example.org"
-REDIS_URL = os.environ.get("PA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _needs(ok: bool, what: str) -> None:
-    if not ok:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} is needed under CI")
-        pytest.skip(f"{what} not available here; CI runs this test")
-
-
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as exc:  # driver raises several kinds
-        _needs(False, f"Redis at {REDIS_URL} ({type(exc).__name__})")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    _needs(Path(NGINX).exists(), "nginx (apt-get install nginx)")
-    _postgres_or_skip()
-    _redis_or_skip()
+    needs(Path(NGINX).exists(), "nginx (apt-get install nginx)")
+    postgres_or_skip()
+    redis_or_skip()
     work = tmp_path_factory.mktemp("scale-out")
     key = ec.generate_private_key(ec.SECP384R1())
     (work / "jwks.json").write_text(json.dumps({"keys": [public_jwk(key.public_key(), "k1", "ES384")]}))

@@ -2,7 +2,7 @@
 `today`, `new_id`), a response is deterministic, so any change to a card — its wording, layout, extension or
 system action — shows up as a diff to review. One fixture per outcome and per hook.
 
-A deliberate change rewrites them: `python tests/test_golden_responses.py --write`, then review the diff."""
+A deliberate change rewrites them: `python tests/service/test_golden_responses.py --write`, then review the diff."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import scenario_request  # noqa: E402
 
 from cdshooks.policy.loader import load_library  # noqa: E402
