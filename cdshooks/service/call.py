@@ -104,6 +104,8 @@ class HookService:
         for scope, ev in judge.orders(self.library, record, orders, today):
             # The DTR form is offered with the coverage-information, so only where a system action carries it.
             form = dtr.canonical(base_url, scope.policy) if hook.primary and base_url and not ev.not_covered else None
+            # A fresh random id per evaluated order and evaluation: it names this assertion, nothing else, and is
+            # the capability that unlocks its pre-filled DTR form.
             assertion_id = self.new_id() if hook.primary else ""
             card = cards.pa_card(ev, scope, form, self.new_id())
             # Where the documentation is completed: the EHR's DTR app, else (dev mode) the tester's console.
@@ -133,7 +135,7 @@ class HookService:
         if hook.primary:
             judged = set(result.orders)
             rest = [o for o in every if ref_of(o) not in judged]
-            system_actions += self._not_judged(hook, record, rest, today, result)
+            system_actions += self._not_judged(hook, record, rest, today, result, _ids_by_coverage(system_actions))
         limit = req.configuration.get("max-cards")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             result.response["cards"] = result.response["cards"][:limit]
@@ -143,9 +145,10 @@ class HookService:
         return result
 
     def _not_judged(self, hook: HookSpec, record: PatientRecord, orders: list[dict[str, Any]], today: date,
-                    result: HookResult) -> list[dict[str, Any]]:
+                    result: HookResult, ids: dict[str, str]) -> list[dict[str, Any]]:
         """Coverage-information for orders no policy of ours judges: `conditional` under the Coverage in force
-        (the payer's rules for them are not known here); with no Coverage in force, one Instructions card."""
+        (the payer's rules for them are not known here); with no Coverage in force, one Instructions card.
+        `ids`: the call's assertion id per Coverage, shared (CRD 2.0.1 and Inferno: one per coverage)."""
         out, uncovered = [], []
         for order in orders:
             on = parse_date(order.get("authoredOn")) or today
@@ -153,7 +156,8 @@ class HookService:
             if coverage is None:
                 uncovered.append(order)
                 continue
-            action = cards.unjudged_action(order, ref_of(coverage), self.new_id(), today.isoformat())
+            assertion_id = ids.setdefault(ref_of(coverage), self.new_id())
+            action = cards.unjudged_action(order, ref_of(coverage), assertion_id, today.isoformat())
             if fhir_models.problems(action["resource"]):  # never send an invalid order back
                 logs.event("order not valid R4; no coverage-information action", logging.WARNING, service=hook.id)
                 continue
@@ -198,6 +202,18 @@ class HookService:
                 for item in read.resources:
                     found[ref_of(item)] = item
         return [found[r] for r in refs if r in found]
+
+
+def _ids_by_coverage(system_actions: list[dict[str, Any]]) -> dict[str, str]:
+    """Coverage reference → the coverage-assertion-id already given under it in this call."""
+    out: dict[str, str] = {}
+    for action in system_actions:
+        for ext in action["resource"].get("extension", []):
+            if ext.get("url") == cards.COVERAGE_INFO_URL:
+                parts = {e["url"]: e for e in ext["extension"]}
+                out.setdefault(parts["coverage"]["valueReference"]["reference"],
+                               parts["coverage-assertion-id"]["valueString"])
+    return out
 
 
 def _check_order(order: Mapping[str, Any]) -> list[str]:

@@ -105,8 +105,12 @@ def test_a_metrics_folder_holding_other_files_is_refused_never_emptied(tmp_path)
     assert (folder / "thesis.tex").read_text() == "years of work"
 
 
-def test_a_metrics_folder_of_an_earlier_run_is_emptied_of_its_metrics(tmp_path):
-    from cdshooks.multiproc import shared_metrics_dir
+def test_a_metrics_folder_of_an_earlier_run_is_emptied_of_its_metrics(tmp_path, monkeypatch):
+    from cdshooks.multiproc import MULTIPROC_ENV, shared_metrics_dir
+
+    # It names the folder for this process's workers: restored after the test, or every later in-process
+    # /metrics would read the (empty) multiprocess folder.
+    monkeypatch.setenv(MULTIPROC_ENV, "")  # recorded as it was, so the folder the call names is undone
 
     folder = tmp_path / "metrics"
     folder.mkdir()

@@ -52,8 +52,8 @@ def open_fhir(tmp_path_factory):
         pytest.fail(str(exc))
 
 
-@pytest.fixture
-def trusted(tmp_path, key_list, open_fhir):
+def trusting_both(tmp_path, key_list, open_fhir, **settings):
+    """A trust-mode service trusting the Sandbox (its JWKS file) and the generator (its key list)."""
     (tmp_path / "sandbox-jwks.json").write_text(json.dumps(
         {"keys": [clients.public_jwk(SANDBOX_KEY.public_key(), SANDBOX_KID, "ES384")]}))
     (tmp_path / "trust.yaml").write_text(
@@ -61,8 +61,13 @@ def trusted(tmp_path, key_list, open_fhir):
         f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n"
         f"  fhir_servers: [{open_fhir}]\n")
     app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url=BASE, jwks_refresh_cooldown=0,
-                              store_url=f"sqlite:///{tmp_path / 'store.db'}"))
+                              store_url=f"sqlite:///{tmp_path / 'store.db'}", **settings))
     return app.test_client()
+
+
+@pytest.fixture
+def trusted(tmp_path, key_list, open_fhir):
+    return trusting_both(tmp_path, key_list, open_fhir)
 
 
 def sandbox_call(client, library, key="elx-approve", token=None, user_specialty=("207RX0202X", "Medical Oncology")):
@@ -219,15 +224,7 @@ def test_a_single_object_reason_code_from_the_sandbox_is_still_read(trusted, lib
 def test_both_clients_get_the_documentation_launch_and_the_suggestions(tmp_path, library, open_fhir, key_list):
     """With the EHR's DTR app configured, a documentation-needed card carries the SMART launch and the lab-order
     suggestion for both real clients, in the shapes they display (links with label/url/type, suggestions)."""
-    (tmp_path / "sandbox-jwks.json").write_text(json.dumps(
-        {"keys": [clients.public_jwk(SANDBOX_KEY.public_key(), SANDBOX_KID, "ES384")]}))
-    (tmp_path / "trust.yaml").write_text(
-        f"- iss: {clients.SANDBOX_ISS}\n  jku: {clients.SANDBOX_JKU}\n  jwks_file: sandbox-jwks.json\n"
-        f"- iss: {open_fhir}\n  jku: {key_list.url}\n  jku_format: key-list\n  algorithms: [RS256]\n"
-        f"  fhir_servers: [{open_fhir}]\n")
-    app = create_app(Settings(trust_file=str(tmp_path / "trust.yaml"), public_url=BASE, jwks_refresh_cooldown=0,
-                              store_url=f"sqlite:///{tmp_path / 'store.db'}", dtr_app_url="https://dtr.example/launch"))
-    client = app.test_client()
+    client = trusting_both(tmp_path, key_list, open_fhir, dtr_app_url="https://dtr.example/launch")
     key = rsa.generate_private_key(65537, 2048)
     publish(key_list, key)
     # The generator reads what its own prefetch lacks (the Coverage) from its open FHIR server: the patient is there.
