@@ -28,6 +28,7 @@ from builder import (
     scenario,
     step,
 )
+from messy import CYCLOPHOSPHAMIDE, MELPHALAN
 from seed import (
     ABECMA_DOSE,
     BLIN_DOSE,
@@ -43,8 +44,6 @@ from seed import (
 )
 
 APPROVED, DENIED, DOCS = "likely-approved", "likely-denied", "documentation-needed"
-MELPHALAN = cc("rx", "6718", "melphalan")
-CYCLOPHOSPHAMIDE = cc("rx", "3002", "cyclophosphamide")
 CLADRIBINE = cc("rx", "44157", "cladribine")
 ASCT = ("sct", "58776007", "Autologous bone marrow transplant")
 HSCT = ("sct", "234336002", "Hemopoietic stem cell transplant")

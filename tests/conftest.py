@@ -58,6 +58,12 @@ def bundle_resources(key: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"]]
 
 
+def info_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The first system action's coverage-information, by sub-extension url."""
+    ext = response["systemActions"][0]["resource"]["extension"][-1]["extension"]
+    return {e["url"]: e for e in ext}
+
+
 def needs_of(items: list[dict]) -> list[dict]:
     """Every need of an evaluation extension's structured `missing`, through its alternatives."""
     return [n for item in items for n in

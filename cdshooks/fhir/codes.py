@@ -84,6 +84,16 @@ def first_code(concept: Any) -> str:
     return next((c["code"] for c in codings_of(concept) if isinstance(c.get("code"), str)), "")
 
 
+def order_label(order: Mapping[str, Any]) -> str:
+    """What an order asks for, in words: its concept's text, else the first coding's display or code ("")."""
+    concept = order.get("medicationCodeableConcept") or order.get("code") or {}
+    if not isinstance(concept, dict):
+        return ""
+    if isinstance(concept.get("text"), str) and concept["text"]:
+        return str(concept["text"])
+    return next((str(c.get("display") or c.get("code", "")) for c in codings_of(concept)), "")
+
+
 def text_of(concept: Any) -> str:
     if not isinstance(concept, dict):
         return ""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from cdshooks.fhir.dates import parse_date
 from cdshooks.fhir.record import ref_of
@@ -25,6 +25,7 @@ from cdshooks.policy.model import (
     Status,
 )
 
+T = TypeVar("T")
 MET, NOT_MET, MISSING = Status.MET, Status.NOT_MET, Status.MISSING
 # Crashes a criterion turns into `missing` in production; the test suite sets this to () so they fail loudly.
 CAUGHT: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)
@@ -143,7 +144,7 @@ def _missing_docs(r: CriterionResult, out: list[Requirement], run: _Run, inside:
                 options.extend(needs[0].options)
             elif needs:
                 options.append(tuple(needs))
-        options = list({tuple(x.key for x in o): o for o in options}.values())
+        options = _first_of_each(options, lambda o: tuple(x.key for x in o))
         if len(options) == 1 and len(options[0]) == 1:
             out.append(options[0][0])
         elif options:
@@ -153,19 +154,16 @@ def _missing_docs(r: CriterionResult, out: list[Requirement], run: _Run, inside:
         _missing_docs(child, out, run, inside)
 
 
-def _unique(items: list[Requirement]) -> list[Requirement]:
-    seen: dict[tuple[Any, ...], Requirement] = {}
+def _first_of_each(items: Iterable[T], key: Callable[[T], tuple[Any, ...]]) -> list[T]:
+    """The items in order, each the first of those with its key."""
+    seen: dict[tuple[Any, ...], T] = {}
     for x in items:
-        seen.setdefault(x.key, x)
+        seen.setdefault(key(x), x)
     return list(seen.values())
 
 
-def _first_of_each(results: list[CriterionResult],
-                   key: Callable[[CriterionResult], tuple[Any, ...]]) -> tuple[CriterionResult, ...]:
-    seen: dict[tuple[Any, ...], CriterionResult] = {}
-    for r in results:
-        seen.setdefault(key(r), r)
-    return tuple(seen.values())
+def _unique(items: list[Requirement]) -> list[Requirement]:
+    return _first_of_each(items, lambda x: x.key)
 
 
 def _any_missing_leaf(r: CriterionResult, out: list[Requirement]) -> None:
@@ -277,8 +275,9 @@ def evaluate(policy: Policy, ctx: Context) -> Evaluation:
         outcome=OUTCOMES[root.status],
         root=root,
         missing=tuple(_unique(docs)),
-        denials=_first_of_each(denials, lambda r: (r.criterion.id, r.note, tuple(e.text for e in r.evidence[:2]))),
-        ambiguous=_first_of_each(deciding, lambda r: (r.criterion.source, r.criterion.ambiguity)),
+        denials=tuple(_first_of_each(denials, lambda r: (r.criterion.id, r.note,
+                                                         tuple(e.text for e in r.evidence[:2])))),
+        ambiguous=tuple(_first_of_each(deciding, lambda r: (r.criterion.source, r.criterion.ambiguity))),
         approval_duration=spec.duration_for(ctx.line_of_business),
         anchor=ctx.anchor.isoformat(),
         not_covered=not_covered,

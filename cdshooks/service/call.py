@@ -45,6 +45,8 @@ class HookService:
         whole."""
         self.settings, self.library, self.client, self.today, self.new_id = settings, library, client, today, new_id
         self.specs: tuple[PrefetchSpec, ...] = prefetch_specs(library)
+        # What an order no policy can govern needs: the Coverage to state its coverage-information under.
+        self.coverage_specs = tuple(s for s in self.specs if s.key in ("patient", "coverage"))
         self.builder = RecordBuilder(settings, client, self.specs)
 
     def answer_keys(self, policy: Policy) -> tuple[str, ...]:
@@ -85,9 +87,8 @@ class HookService:
 
     def _uncovered(self, hook: HookSpec, req: HookRequest, orders: list[dict[str, Any]],
                    deadline: float) -> HookResult:
-        specs = tuple(s for s in specs_for(hook, self.specs) if s.key in ("patient", "coverage"))
         try:
-            record = self.builder.build(req, specs, orders, deadline)
+            record = self.builder.build(req, self.coverage_specs, orders, deadline)
         except DataUnavailable:  # no Coverage to speak of: nothing is asked of the EHR for orders we do not judge
             return HookResult({"cards": []})
         return self._answer(hook, req, record, [], "", orders)
@@ -99,7 +100,10 @@ class HookService:
         shows no Coverage in force."""
         result = HookResult({"cards": []})
         system_actions: list[dict[str, Any]] = []
+        ids: dict[str, str] = {}  # Coverage → the assertion id given under it in this call
         today = self.today()
+        # Where the documentation is completed: the EHR's DTR app, else (dev mode) the tester's console.
+        launch = self.settings.dtr_app_url or (f"{base_url}/console" if self.settings.dev_mode and base_url else None)
         judge = Judge(self.answer_keys, self.settings.answer_window_days, req.fhir_server, req.context.get("userId"))
         for scope, ev in judge.orders(self.library, record, orders, today):
             # The DTR form is offered with the coverage-information, so only where a system action carries it.
@@ -108,9 +112,6 @@ class HookService:
             # the capability that unlocks its pre-filled DTR form.
             assertion_id = self.new_id() if hook.primary else ""
             card = cards.pa_card(ev, scope, form, self.new_id())
-            # Where the documentation is completed: the EHR's DTR app, else (dev mode) the tester's console.
-            launch = self.settings.dtr_app_url or (f"{base_url}/console" if self.settings.dev_mode and base_url
-                                                   else None)
             offers = actions.suggestions(ev, scope, f"Patient/{record.patient_id}", form, today.isoformat(),
                                          drafts=not hook.dispatched, task=not launch, new_id=self.new_id)
             cards.add_actions(card, actions.launch_link(ev, scope, assertion_id, form, launch), offers)
@@ -132,10 +133,11 @@ class HookService:
                         continue
                     raise AssertionError("coverage-information extension is not valid FHIR")  # our bug: 500
                 system_actions.append(action)
+                ids.setdefault(scope.coverage.ref, assertion_id)
         if hook.primary:
             judged = set(result.orders)
             rest = [o for o in every if ref_of(o) not in judged]
-            system_actions += self._not_judged(hook, record, rest, today, result, _ids_by_coverage(system_actions))
+            system_actions += self._not_judged(hook, record, rest, today, result, ids)
         limit = req.configuration.get("max-cards")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             result.response["cards"] = result.response["cards"][:limit]
@@ -156,7 +158,7 @@ class HookService:
             if coverage is None:
                 uncovered.append(order)
                 continue
-            assertion_id = ids.setdefault(ref_of(coverage), self.new_id())
+            assertion_id = ids.get(ref_of(coverage)) or ids.setdefault(ref_of(coverage), self.new_id())
             action = cards.unjudged_action(order, ref_of(coverage), assertion_id, today.isoformat())
             if fhir_models.problems(action["resource"]):  # never send an invalid order back
                 logs.event("order not valid R4; no coverage-information action", logging.WARNING, service=hook.id)
@@ -202,18 +204,6 @@ class HookService:
                 for item in read.resources:
                     found[ref_of(item)] = item
         return [found[r] for r in refs if r in found]
-
-
-def _ids_by_coverage(system_actions: list[dict[str, Any]]) -> dict[str, str]:
-    """Coverage reference → the coverage-assertion-id already given under it in this call."""
-    out: dict[str, str] = {}
-    for action in system_actions:
-        for ext in action["resource"].get("extension", []):
-            if ext.get("url") == cards.COVERAGE_INFO_URL:
-                parts = {e["url"]: e for e in ext["extension"]}
-                out.setdefault(parts["coverage"]["valueReference"]["reference"],
-                               parts["coverage-assertion-id"]["valueString"])
-    return out
 
 
 def _check_order(order: Mapping[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from cdshooks.fhir.codes import order_label
 from cdshooks.fhir.record import ref_of
 from cdshooks.policy.model import CriterionResult, Evaluation, Need, Outcome, Requirement, Status
 from cdshooks.policy.routing import InScope
@@ -329,16 +330,13 @@ def unjudged_action(order: Mapping[str, Any], coverage_ref: str, assertion_id: s
              {"url": "info-needed", "valueCode": "OTH"}]
     text = ("No prior-authorization policy known to PA Advisor governs this order: check the payer's own "
             "requirements for it.")
-    resource = copy.deepcopy(dict(order))
-    resource["extension"] = list(resource.get("extension") or []) + [
-        _information(parts, "no-policy", text, assertion_id, today)]
-    return {"type": "update", "description": f"Coverage information for {ref_of(order)}: no known policy",
-            "resource": resource}
+    return _with_information(order, _information(parts, "no-policy", text, assertion_id, today),
+                             f"Coverage information for {ref_of(order)}: no known policy")
 
 
 def no_coverage_card(orders: list[dict[str, Any]], today: str, card_id: str) -> dict[str, Any]:
     """CRD Instructions (text only): no Coverage in force, so no coverage-information can be given."""
-    names = ", ".join(md(clip(_order_name(o), 80)) for o in orders[:5])
+    names = ", ".join(md(clip(order_label(o) or ref_of(o), 80)) for o in orders[:5])
     return {
         "uuid": card_id,
         "summary": "No insurance coverage in force in the record: coverage requirements cannot be checked",
@@ -350,26 +348,18 @@ def no_coverage_card(orders: list[dict[str, Any]], today: str, card_id: str) -> 
     }
 
 
-def _order_name(order: Mapping[str, Any]) -> str:
-    concept = order.get("medicationCodeableConcept") or order.get("code") or {}
-    text = concept.get("text") if isinstance(concept, dict) else None
-    codings = concept.get("coding") if isinstance(concept, dict) else None
-    first = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], dict) else {}
-    return str(text or first.get("display") or first.get("code") or ref_of(order))
-
 
 def coverage_action(ev: Evaluation, scope: InScope, assertion_id: str, today: str,
                     form: str | None = None) -> dict[str, Any]:
     """type update: the complete draft order, with only the coverage-information extension added."""
-    resource = copy.deepcopy(dict(scope.order))
-    resource["extension"] = list(resource.get("extension") or []) + [
-        coverage_information(ev, scope, assertion_id, today, form)
-    ]
-    return {
-        "type": "update",
-        "description": f"Coverage information for {ev.order_ref} under {ev.policy.id}",
-        "resource": resource,
-    }
+    return _with_information(scope.order, coverage_information(ev, scope, assertion_id, today, form),
+                             f"Coverage information for {ev.order_ref} under {ev.policy.id}")
+
+
+def _with_information(order: Mapping[str, Any], info: dict[str, Any], description: str) -> dict[str, Any]:
+    resource = copy.deepcopy(dict(order))
+    resource["extension"] = list(resource.get("extension") or []) + [info]
+    return {"type": "update", "description": description, "resource": resource}
 
 
 EMPTY: tuple[Any, ...] = (None, "", [], {})

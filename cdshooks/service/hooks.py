@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdshooks.fhir.codes import SYSTEMS
+from cdshooks.fhir.record import ref_of
 from cdshooks.policy.kinds import DATA, KINDS
 from cdshooks.policy.loader import Library
 from cdshooks.policy.model import Criterion
@@ -17,10 +18,6 @@ from cdshooks.policy.routing import ORDER_TYPES
 from cdshooks.service.protocol import DISPATCH_CONTEXT_SCHEMA, ORDER_CONTEXT_SCHEMA, SELECT_CONTEXT_SCHEMA
 
 CRD_VERSIONS = ["2.2"]
-
-
-def _refs(orders: list[dict[str, Any]]) -> list[str]:
-    return [f"{o['resourceType']}/{o['id']}" for o in orders]
 
 
 @dataclass(frozen=True)
@@ -63,13 +60,13 @@ class HookSpec:
         if not self.selected_only:
             return orders
         selected = set(context.get("selections") or [])
-        return [o for o in orders if f"{o.get('resourceType')}/{o.get('id')}" in selected]
+        return [o for o in orders if ref_of(o) in selected]
 
     def context(self, patient_id: str, orders: list[dict[str, Any]], user_id: str | None) -> dict[str, Any]:
         """The hook context an EHR sends with these orders (the EHR emulation of the CLI, console and tests)."""
         out: dict[str, Any] = {"patientId": patient_id}
         if self.dispatched:
-            out["dispatchedOrders"] = _refs(orders)
+            out["dispatchedOrders"] = [ref_of(o) for o in orders]
             out["performer"] = user_id or "Organization/pharmacy"
             return out
         out["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
@@ -77,7 +74,7 @@ class HookSpec:
         if user_id:
             out["userId"] = user_id
         if self.selected_only:
-            out["selections"] = _refs(orders[:1])
+            out["selections"] = [ref_of(o) for o in orders[:1]]
         return out
 
 

@@ -11,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import SCENARIOS, scenario_request
+from conftest import SCENARIOS, info_of, scenario_request
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.library import Library
@@ -138,11 +138,6 @@ def sign(client, library, key, **kw):
     r = client.post(SIGN, json=kw.pop("body", None) or scenario_request(key, library, **kw))
     assert r.status_code == 200, r.json
     return r.json
-
-
-def info_of(response):
-    ext = response["systemActions"][0]["resource"]["extension"][-1]["extension"]
-    return {e["url"]: e for e in ext}
 
 
 def test_doc_needed_names_the_policy_questionnaire_and_the_card_says_where_to_answer(client, library):

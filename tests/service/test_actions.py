@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-from conftest import scenario_request
+from conftest import info_of, scenario_request
 from loopback import serve_app
 
 from cdshooks.ehr.request import accepted_feedback, apply_suggestion
@@ -19,19 +19,12 @@ from cdshooks.settings import Settings
 from cdshooks.web.app import create_app
 
 SIGN = "/cds-services/pa-order-sign"
-CRD = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 
 
 def sign(client, library, key: str, hook: str = "order-sign") -> dict:
     r = client.post(f"/cds-services/pa-{hook}", json=scenario_request(key, library, hook=hook))
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.json
-
-
-def info_of(response: dict) -> dict:
-    (action,) = response["systemActions"]
-    (ext,) = [e for e in action["resource"]["extension"] if e["url"] == CRD]
-    return {e["url"]: e for e in ext["extension"]}
 
 
 def app_context(link: dict) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cdshooks.ehr.request import hook_request, prefetch_from_resources
+from cdshooks.fhir.codes import order_label
 from cdshooks.fhir.dates import parse_date
 from cdshooks.service.hooks import BY_HOOK, PrefetchSpec
 from cdshooks.settings import FIXTURES_DIR as FIXTURES
@@ -51,8 +52,8 @@ def _row(s: dict[str, Any], anchor: date) -> dict[str, Any]:
         "name": _name(patient),
         "age": age,
         "payer": ", ".join(p.get("display", "") for p in coverage.get("payor", []) if isinstance(p, dict)),
-        "drug": _drug(order),
-        "orders": [_drug(o) for o in s["draftOrders"]],
+        "drug": order_label(order),
+        "orders": [order_label(o) for o in s["draftOrders"]],
         "expected": expected.get("outcome", "no card"),
         "description": s.get("description", ""),
     }
@@ -66,13 +67,6 @@ def _name(patient: dict[str, Any]) -> str:
         if any(parts):
             return " ".join(p for p in parts if p)
     return patient.get("id", "")
-
-
-def _drug(order: dict[str, Any]) -> str:
-    concept = order.get("medicationCodeableConcept") or order.get("code") or {}
-    if concept.get("text"):
-        return str(concept["text"])
-    return next((c.get("display") or c.get("code", "") for c in concept.get("coding", [])), "")
 
 
 def request_for(key: str, hook: str, specs: tuple[PrefetchSpec, ...], order_index: int = 0) -> dict[str, Any] | None:
